@@ -1,0 +1,35 @@
+"""Command-line entry point: `maskgmt COMMAND ...` (thin: parse, call the library, print)."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from maskgmt.cli import codec, corpus, data, demo, eval, generate, train  # noqa: F401  (registers)
+from maskgmt.cli.app import app
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; bad input ends with a one-line error and exit code 2, not a traceback."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except (ValueError, FileNotFoundError, RuntimeError) as e:
+        typer.secho(f"error: {e}", fg=typer.colors.RED, err=True)
+        return 2
+    except SystemExit as e:  # typer raises this for --help and usage errors
+        return int(e.code or 0)
+    except Exception as e:  # click usage errors
+        import click
+
+        if isinstance(e, click.exceptions.ClickException):
+            e.show()
+            return e.exit_code
+        if isinstance(e, click.exceptions.Abort):
+            return 1
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

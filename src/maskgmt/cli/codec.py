@@ -1,0 +1,1 @@
+"""CLI: codec commands (filled in by its issue)."""

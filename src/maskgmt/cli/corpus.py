@@ -1,0 +1,1 @@
+"""CLI: corpus commands (filled in by its issue)."""

@@ -1,0 +1,1 @@
+"""CLI: data commands (filled in by its issue)."""

@@ -1,0 +1,1 @@
+"""CLI: demo commands (filled in by its issue)."""

@@ -1,0 +1,1 @@
+"""CLI: eval commands (filled in by its issue)."""

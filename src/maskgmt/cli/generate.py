@@ -1,0 +1,1 @@
+"""CLI: generate commands (filled in by its issue)."""

@@ -1,0 +1,1 @@
+"""CLI: train commands (filled in by its issue)."""
