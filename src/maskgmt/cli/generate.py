@@ -1,1 +1,116 @@
-"""CLI: generate commands (filled in by its issue)."""
+"""CLI: `maskgmt generate CAPTION -o out.wav --model DIR` — text in, audio out."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import typer
+
+from maskgmt.cli.app import app
+
+
+def parse_steps(text: str | None) -> int | tuple[int, ...] | None:
+    """'12' -> 12; '16,8,4,4' -> (16, 8, 4, 4); None -> None (the model's defaults)."""
+    if text is None:
+        return None
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise ValueError(
+            f"--steps: expected an int or comma-separated ints like 16,8,4,4, got {text!r}"
+        ) from None
+    if not values or min(values) < 1:
+        raise ValueError(f"--steps: every step count must be >= 1, got {text!r}")
+    return values[0] if len(values) == 1 else values
+
+
+def _slug(text: str, n: int = 40) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:n] or "clip"
+
+
+def read_captions(batch_file: Path) -> list[str]:
+    """One caption a line; blank lines and lines starting with # are ignored."""
+    if not batch_file.is_file():
+        raise FileNotFoundError(f"--batch-file: {batch_file} does not exist")
+    captions = [ln.strip() for ln in batch_file.read_text().splitlines()]
+    captions = [c for c in captions if c and not c.startswith("#")]
+    if not captions:
+        raise ValueError(f"--batch-file: {batch_file} has no captions (one caption a line)")
+    return captions
+
+
+@app.command()
+def generate(
+    caption: str = typer.Argument(
+        None, help="What the music should be, e.g. 'a slow cello melody'."
+    ),
+    out: Path = typer.Option(
+        ..., "-o", "--out", help="WAV file to write (a folder with --batch-file)."
+    ),
+    model: Path = typer.Option(..., "--model", help="Model folder written by `maskgmt train`."),
+    seconds: float = typer.Option(None, help="Length in seconds (default: one model window)."),
+    steps: str = typer.Option(None, help="Refinement steps: one int, or one per level: 16,8,4,4."),
+    cond_scale: float = typer.Option(3.0, help="Classifier-free guidance scale (1 = no guidance)."),
+    temperature: float = typer.Option(None, help="Sampling temperature (default: the model's)."),
+    top_k: int = typer.Option(None, help="Sample among the k most likely codes."),
+    top_p: float = typer.Option(None, help="Nucleus sampling mass."),
+    seed: int = typer.Option(0, help="Random seed; the same seed gives the same audio."),
+    negative: str = typer.Option(None, help="Negative prompt: what the music should not be."),
+    batch_file: Path = typer.Option(None, help="Text file with one caption a line."),
+    batch_size: int = typer.Option(8, help="Captions generated together with --batch-file."),
+    prompt_audio: Path = typer.Option(None, help="Audio to continue from (kept as the beginning)."),
+    spectrogram: bool = typer.Option(False, help="Also write a spectrogram PNG beside each WAV."),
+    device: str = typer.Option("cpu", help="torch device, e.g. cpu or cuda."),
+) -> None:
+    """Generate music from a caption (or a file of captions) with a trained model."""
+    from maskgmt.audio import read_audio, write_audio
+    from maskgmt.pipeline import TextToMusic
+
+    if (caption is None) == (batch_file is None):
+        raise ValueError("give either a CAPTION or --batch-file FILE (exactly one)")
+    captions = read_captions(batch_file) if batch_file else [caption]
+    sampling = {
+        "steps": parse_steps(steps),
+        "cond_scale": cond_scale,
+        "temperature": temperature,
+        "top_k": top_k,
+        "top_p": top_p,
+        "negative_texts": negative,
+    }
+    sampling = {k: v for k, v in sampling.items() if v is not None}
+    pipe = TextToMusic.from_pretrained(model, device=device)
+    prompt_codes = None
+    if prompt_audio is not None:
+        wav, sr = read_audio(prompt_audio)
+        prompt_codes = pipe.encode_prompt(wav, sr)
+    if batch_file:
+        out.mkdir(parents=True, exist_ok=True)
+        paths = [out / f"{i:03d}_{_slug(c)}.wav" for i, c in enumerate(captions)]
+    else:
+        paths = [out]
+    for start in range(0, len(captions), batch_size):
+        chunk = captions[start : start + batch_size]
+        wav = pipe.generate(
+            chunk,
+            seconds=seconds,
+            seed=seed + start,
+            prompt_codes=prompt_codes,
+            progress=True,
+            **sampling,
+        )
+        t = pipe.last_timings
+        for j, text in enumerate(chunk):
+            path = paths[start + j]
+            write_audio(path, wav[j].cpu(), pipe.sample_rate)
+            if spectrogram:
+                from maskgmt.viz import save_spectrogram
+
+                save_spectrogram(
+                    path.with_suffix(".png"), wav[j].cpu(), pipe.sample_rate, title=text
+                )
+            typer.echo(f"wrote {path}  ({wav.shape[-1] / pipe.sample_rate:.2f} s)  {text!r}")
+        typer.echo(
+            f"{len(chunk)} clip(s): tokens {t.tokens:.2f} s, decode {t.decode:.2f} s, "
+            f"{t.real_time_factor:.1f}x real time"
+        )

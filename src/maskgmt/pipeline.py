@@ -1,0 +1,230 @@
+"""TextToMusic: a trained model folder -> captions in, audio out (model + codec + text encoder)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from maskgmt.codecs import AudioCodec, load_codec
+from maskgmt.model import MaskGmt
+from maskgmt.text import TextEncoder, load_text_encoder
+
+
+@dataclass
+class GenerationTimings:
+    """Wall-clock seconds of the last `generate` call, by stage."""
+
+    tokens: float = 0.0  # masked-transformer sampling of all windows
+    decode: float = 0.0  # codec decoding to a waveform
+    windows: int = 0  # number of model windows generated
+    audio_seconds: float = 0.0  # length of the audio made, per clip
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def total(self) -> float:
+        return self.tokens + self.decode
+
+    @property
+    def real_time_factor(self) -> float:
+        """Audio seconds made (all clips of the batch count once) per wall second."""
+        return self.audio_seconds / max(self.total, 1e-9)
+
+
+def _resolve_codec(model_dir: Path, metadata: dict, codec: AudioCodec | str | None) -> AudioCodec:
+    if codec is not None and not isinstance(codec, str):
+        return codec
+    source = codec or (metadata.get("codec") or {}).get("source")
+    if not source:
+        raise ValueError(
+            f"model folder {model_dir} does not say which codec made its tokens "
+            "(config.json metadata.codec.source is missing); pass codec=NAME_OR_DIR"
+        )
+    local = model_dir / source
+    return load_codec(str(local) if local.exists() else source)
+
+
+class TextToMusic:
+    """A trained MaskGmt with the codec and text encoder it was trained with.
+
+    `generate(texts, seconds)` returns wav[B, C, S] at `sample_rate`; clips longer than the
+    model's window are made in overlapping windows, each continuing the previous one.
+    """
+
+    def __init__(
+        self, *, model: MaskGmt, codec: AudioCodec, text_encoder: TextEncoder | None = None
+    ):
+        tr = model.transformer
+        if codec.n_q != tr.n_q or codec.codebook_size != tr.num_tokens:
+            raise ValueError(
+                f"codec gives K={codec.n_q} levels of {codec.codebook_size} codes but the model "
+                f"expects K={tr.n_q} of {tr.num_tokens}; load the codec the model was trained with"
+            )
+        self.model = model.eval()
+        self.codec = codec
+        self.text_encoder = text_encoder
+        self.last_timings = GenerationTimings()
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        model_dir: str | Path,
+        *,
+        device: str | torch.device = "cpu",
+        codec: AudioCodec | str | None = None,
+        text_encoder: TextEncoder | str | None = None,
+    ) -> TextToMusic:
+        """Load `model_dir` (written by `maskgmt train`); codec and text encoder come from its
+        metadata unless given."""
+        model_dir = Path(model_dir)
+        if not (model_dir / "config.json").is_file():
+            raise FileNotFoundError(
+                f"{model_dir} is not a maskgmt model folder (no config.json); "
+                "pass the --out folder of `maskgmt train` (its `model` subfolder)"
+            )
+        if isinstance(text_encoder, str):
+            text_encoder = load_text_encoder(text_encoder)
+        model = MaskGmt.from_pretrained(model_dir, device=device, text_encoder=text_encoder)
+        resolved = _resolve_codec(model_dir, model.metadata, codec)
+        return cls(model=model, codec=resolved, text_encoder=text_encoder)
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def sample_rate(self) -> int:
+        return self.codec.sample_rate
+
+    @property
+    def frame_rate(self) -> float:
+        return self.codec.frame_rate
+
+    @property
+    def max_seconds_per_window(self) -> float:
+        return self.model.transformer.seq_len / self.codec.frame_rate
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    # ------------------------------------------------------------------ generation
+
+    def encode_prompt(self, wav: torch.Tensor, sample_rate: int) -> torch.Tensor:
+        """Prompt audio wav[C, S] (or [B, C, S]) -> codes[B, K, T] to continue from."""
+        if wav.dim() == 2:
+            wav = wav.unsqueeze(0)
+        return self.codec.encode(wav.to(self.device), sample_rate).long()
+
+    @torch.inference_mode()
+    def generate_codes(
+        self,
+        texts: list[str],
+        *,
+        seconds: float | None = None,
+        seed: int | None = None,
+        prompt_codes: torch.Tensor | None = None,
+        overlap_seconds: float | None = None,
+        progress: bool = False,
+        **sampling,
+    ) -> torch.Tensor:
+        """Captions (B strings) -> codes[B, K, T] for `seconds` of audio (default: one window).
+
+        prompt_codes[B or 1, K, Tp] are kept as the first Tp frames (continuation). Further
+        keyword arguments (`steps`, `cond_scale`, `temperature`, `top_k`, `top_p`,
+        `negative_texts`, ...) go to `MaskGmt.generate`.
+        """
+        if isinstance(texts, str):
+            texts = [texts]
+        if not texts:
+            raise ValueError("texts: expected at least one caption, got an empty list")
+        window = self.model.transformer.seq_len
+        total = window if seconds is None else round(seconds * self.frame_rate)
+        if total < 1:
+            raise ValueError(f"seconds: expected > 0, got {seconds}")
+        overlap = (
+            window // 2 if overlap_seconds is None else round(overlap_seconds * self.frame_rate)
+        )
+        if not 0 < overlap < window:
+            raise ValueError(
+                f"overlap_seconds: the overlap must be shorter than one window "
+                f"({window / self.frame_rate:.2f} s) and longer than 0, got {overlap_seconds}"
+            )
+        b, k = len(texts), self.model.transformer.n_q
+        generator = None
+        if seed is not None:
+            generator = torch.Generator(device=self.device).manual_seed(int(seed))
+        negative = sampling.pop("negative_texts", None)
+        if isinstance(negative, str):
+            negative = [negative] * b
+        # captions go to the model as strings: it encodes them once per window with the
+        # encoder attached at load time and caches their keys/values across steps
+        text_kwargs: dict = {"texts": list(texts), "negative_texts": negative}
+        t0 = time.perf_counter()
+
+        codes = torch.empty(b, k, 0, dtype=torch.long, device=self.device)
+        if prompt_codes is not None:
+            if prompt_codes.dim() != 3 or prompt_codes.shape[1] != k:
+                raise ValueError(
+                    f"prompt_codes: expected [B, K={k}, T], got shape {tuple(prompt_codes.shape)}"
+                )
+            if prompt_codes.shape[-1] >= total:
+                raise ValueError(
+                    f"prompt: the prompt is {prompt_codes.shape[-1] / self.frame_rate:.2f} s but "
+                    f"the output is only {total / self.frame_rate:.2f} s; ask for more seconds"
+                )
+            codes = prompt_codes.to(self.device).long().expand(b, -1, -1).clone()
+        windows = 0
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=total, initial=codes.shape[-1], unit="frame", desc="generating")
+        while codes.shape[-1] < total:
+            keep = codes[..., -min(overlap if windows else window - 1, codes.shape[-1]) :]
+            # the window: the frames kept as a prompt, then as many new frames as fit
+            n_new = min(window - keep.shape[-1], total - codes.shape[-1])
+            n = keep.shape[-1] + n_new
+            prompt = torch.zeros(b, k, n, dtype=torch.long, device=self.device)
+            prompt_mask = torch.zeros(b, k, n, dtype=torch.bool, device=self.device)
+            prompt[..., : keep.shape[-1]] = keep
+            prompt_mask[..., : keep.shape[-1]] = True
+            out = self.model.generate(
+                **text_kwargs,
+                num_frames=n,
+                generator=generator,
+                prompt=prompt if keep.shape[-1] else None,
+                prompt_mask=prompt_mask if keep.shape[-1] else None,
+                **sampling,
+            )
+            codes = torch.cat([codes, out[..., keep.shape[-1] :]], dim=-1)
+            windows += 1
+            if bar is not None:
+                bar.update(n_new)
+        if bar is not None:
+            bar.close()
+        self.last_timings = GenerationTimings(
+            tokens=time.perf_counter() - t0,
+            windows=windows,
+            audio_seconds=total / self.frame_rate,
+        )
+        return codes
+
+    @torch.inference_mode()
+    def decode(self, codes: torch.Tensor) -> torch.Tensor:
+        """codes[B, K, T] -> wav[B, C, S] at `sample_rate`."""
+        t0 = time.perf_counter()
+        wav = self.codec.decode(codes)
+        self.last_timings.decode = time.perf_counter() - t0
+        return wav
+
+    def generate(
+        self, texts: list[str], *, seconds: float | None = None, seed: int | None = None, **kwargs
+    ) -> torch.Tensor:
+        """Captions (B strings) -> wav[B, C, S] at `sample_rate`, exactly `seconds` long."""
+        codes = self.generate_codes(texts, seconds=seconds, seed=seed, **kwargs)
+        wav = self.decode(codes)
+        n = round(codes.shape[-1] / self.frame_rate * self.sample_rate)
+        if wav.shape[-1] < n:
+            wav = torch.nn.functional.pad(wav, (0, n - wav.shape[-1]))
+        return wav[..., :n]
