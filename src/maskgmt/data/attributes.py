@@ -80,7 +80,9 @@ def pitch_class_of(name: str) -> int:
         raise ValueError("pitch_class_of: empty key name; expected a tonic such as 'C', 'F#', 'Bb'")
     base = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}.get(s[0].lower())
     if base is None:
-        raise ValueError(f"pitch_class_of: {name!r} is not a tonic name; expected e.g. 'C', 'F#', 'Bb'")
+        raise ValueError(
+            f"pitch_class_of: {name!r} is not a tonic name; expected e.g. 'C', 'F#', 'Bb'"
+        )
     for ch in s[1:]:
         if ch in "#♯":
             base += 1
