@@ -11,13 +11,16 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "maskgmt"
 
 # package -> maskgmt subpackages it must never import
 FORBIDDEN = {
-    "model": {"codecs", "text", "data", "train", "eval", "pipeline", "cli"},
-    "codecs": {"model", "text", "data", "train", "eval", "pipeline", "cli"},
-    "text": {"model", "codecs", "data", "train", "eval", "pipeline", "cli"},
-    "data": {"model", "train", "eval", "pipeline", "cli"},
-    "train": {"eval", "pipeline", "cli"},
-    "eval": {"train", "cli"},
-    "pipeline": {"train", "eval", "cli"},
+    "model": {"codecs", "text", "data", "train", "eval", "pipeline", "cli", "demo"},
+    "codecs": {"model", "text", "data", "train", "eval", "pipeline", "cli", "demo"},
+    "text": {"model", "codecs", "data", "train", "eval", "pipeline", "cli", "demo"},
+    "data": {"model", "train", "eval", "pipeline", "cli", "demo"},
+    "train": {"eval", "pipeline", "cli", "demo"},
+    "eval": {"train", "cli", "demo"},
+    "pipeline": {"train", "eval", "cli", "demo"},
+    "demo": {"cli"},
+    "audio": {"model", "codecs", "text", "data", "train", "eval", "pipeline", "cli", "demo", "viz"},
+    "viz": {"model", "codecs", "text", "data", "train", "eval", "pipeline", "cli", "demo", "audio"},
 }
 
 
