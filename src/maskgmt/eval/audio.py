@@ -15,8 +15,11 @@ ANALYSIS_SR = 16_000
 MAX_SECONDS = 10.0
 
 
-def to_analysis(wav: np.ndarray, sample_rate: int, *, max_seconds: float = MAX_SECONDS) -> np.ndarray:
-    """wav[S] or wav[C, S] at `sample_rate` Hz -> mono wav[S'] float32 at ANALYSIS_SR, <= max_seconds."""
+def to_analysis(
+    wav: np.ndarray, sample_rate: int, *, max_seconds: float = MAX_SECONDS
+) -> np.ndarray:
+    """wav[S] or wav[C, S] at `sample_rate` Hz -> mono wav[S'] float32 at ANALYSIS_SR, cut to
+    at most `max_seconds`."""
     x = np.asarray(wav, dtype=np.float32)
     if x.ndim == 2:
         x = x.mean(axis=0)
@@ -32,16 +35,27 @@ def to_analysis(wav: np.ndarray, sample_rate: int, *, max_seconds: float = MAX_S
     return x
 
 
-def load_analysis(path: str | Path, *, max_seconds: float = MAX_SECONDS) -> np.ndarray:
-    """An audio file -> mono wav[S] float32 at ANALYSIS_SR, at most `max_seconds` long."""
+def read_head(path: str | Path, *, max_seconds: float = MAX_SECONDS) -> tuple[np.ndarray, int]:
+    """An audio file -> (wav[C, S] float32 at the file's rate, rate in Hz), at most `max_seconds`.
+
+    Reads only the head (unlike `maskgmt.audio.read_audio`): evaluation never needs more, and
+    users' generated files can be long.
+    """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"audio file {path} does not exist; check the manifest's 'audio' paths")
+        raise FileNotFoundError(
+            f"audio file {path} does not exist; check the manifest's 'audio' paths"
+        )
     try:
         with sf.SoundFile(str(path)) as f:
             frames = min(f.frames, int(round(max_seconds * f.samplerate)))
             data = f.read(frames, dtype="float32", always_2d=True)  # [S, C]
-            sr = f.samplerate
+            return np.ascontiguousarray(data.T), int(f.samplerate)
     except RuntimeError as e:  # soundfile's error for unreadable files
         raise ValueError(f"audio file {path} cannot be read ({e}); expected wav/flac/ogg") from e
-    return to_analysis(data.T, sr, max_seconds=max_seconds)
+
+
+def load_analysis(path: str | Path, *, max_seconds: float = MAX_SECONDS) -> np.ndarray:
+    """An audio file -> mono wav[S] float32 at ANALYSIS_SR, at most `max_seconds` long."""
+    wav, sr = read_head(path, max_seconds=max_seconds)
+    return to_analysis(wav, sr, max_seconds=max_seconds)
