@@ -1,0 +1,375 @@
+"""Training config: validated dataclasses, the tiny/small/base presets, YAML overrides."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+MIXED_PRECISION = ("auto", "no", "bf16", "fp16")
+
+
+def _check(ok: bool, owner: str, name: str, expected: str, got: Any) -> None:
+    if not ok:
+        raise ValueError(f"{owner}.{name} must be {expected}, got {got!r}")
+
+
+# --------------------------------------------------------------------------- sections
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelConfig:
+    """Transformer sizes and training-time model options. `num_tokens`, `n_q` and `seq_len` are
+    not here: they come from the token cache's codec and from `DataConfig.crop_seconds`."""
+
+    dim: int = 512
+    """D, the transformer width."""
+    depth: int = 12
+    """Number of transformer blocks."""
+    heads: int = 8
+    """Attention heads per block."""
+    dim_head: int = 64
+    """Width of one attention head."""
+    ff_mult: float = 4.0
+    """Feed-forward size as a multiple of `dim` (gated, so hidden = 2/3 * ff_mult * dim)."""
+    cond_drop_prob: float = 0.25
+    """Probability of dropping the caption during training (classifier-free guidance)."""
+    span_len: int = 1
+    """Masked span length in frames (1 = token masking; MAGNeT uses spans of 3)."""
+    self_token_critic: bool = False
+    """Train a self-critic head that later picks which tokens to re-mask during generation."""
+    critic_loss_weight: float = 1.0
+    """Weight of the critic loss in the total loss (used only with `self_token_critic`)."""
+    text_encoder: str = "minilm"
+    """Name for `maskgmt.text.load_text_encoder` ("minilm" works offline; "t5-base" as in the
+    paper). Ignored when the cache holds text embeddings (then the cache's encoder is used)."""
+
+    def __post_init__(self) -> None:
+        o = "model"
+        for name in ("dim", "depth", "heads", "dim_head", "span_len"):
+            _check(getattr(self, name) >= 1, o, name, "a positive integer", getattr(self, name))
+        _check(self.ff_mult > 0, o, "ff_mult", "> 0", self.ff_mult)
+        _check(
+            0.0 <= self.cond_drop_prob < 1.0, o, "cond_drop_prob", "in [0, 1)", self.cond_drop_prob
+        )
+        _check(
+            self.critic_loss_weight >= 0, o, "critic_loss_weight", ">= 0", self.critic_loss_weight
+        )
+        _check(bool(self.text_encoder), o, "text_encoder", "a non-empty name", self.text_encoder)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataConfig:
+    """How clips become batches."""
+
+    crop_seconds: float = 10.0
+    """Length of the random crop taken from each clip, in seconds; it also fixes the model's
+    `seq_len` (frames = round(crop_seconds * codec frame_rate)). Shorter clips are padded."""
+    batch_size: int = 8
+    """Clips per batch on each process (the global batch is this x processes x grad_accum)."""
+    val_fraction: float = 0.05
+    """Share of the clips (at least one) held out for the validation loss."""
+    max_val_clips: int = 256
+    """Upper bound on the held-out clips, so validation stays cheap on big corpora."""
+    num_workers: int = 0
+    """DataLoader worker processes (0 = load in the training process)."""
+
+    def __post_init__(self) -> None:
+        o = "data"
+        _check(self.crop_seconds > 0, o, "crop_seconds", "> 0 seconds", self.crop_seconds)
+        _check(self.batch_size >= 1, o, "batch_size", "a positive integer", self.batch_size)
+        _check(0.0 <= self.val_fraction < 1.0, o, "val_fraction", "in [0, 1)", self.val_fraction)
+        _check(self.max_val_clips >= 0, o, "max_val_clips", ">= 0", self.max_val_clips)
+        _check(self.num_workers >= 0, o, "num_workers", ">= 0", self.num_workers)
+
+
+@dataclass(frozen=True, kw_only=True)
+class OptimConfig:
+    """AdamW, warmup + cosine learning-rate schedule, clipping, accumulation and EMA."""
+
+    lr: float = 3e-4
+    """Peak learning rate, reached at the end of warmup."""
+    betas: tuple[float, float] = (0.9, 0.95)
+    """AdamW (beta1, beta2)."""
+    eps: float = 1e-8
+    """AdamW epsilon."""
+    weight_decay: float = 0.05
+    """Decoupled weight decay for matrices; norms, embeddings and biases get none."""
+    grad_clip: float = 1.0
+    """Max global gradient norm (0 disables clipping)."""
+    grad_accum_steps: int = 1
+    """Micro-batches summed into one optimizer step."""
+    warmup_steps: int = 500
+    """Linear warmup length in optimizer steps."""
+    max_steps: int = 100_000
+    """Total optimizer steps; the cosine schedule ends here."""
+    min_lr_ratio: float = 0.1
+    """Learning rate at the end of the cosine, as a fraction of `lr`."""
+    ema_decay: float = 0.0
+    """Decay of the exponential moving average of the weights (0 disables EMA). When on, the
+    final model folder holds the EMA weights."""
+
+    def __post_init__(self) -> None:
+        o = "optim"
+        _check(self.lr > 0, o, "lr", "> 0", self.lr)
+        _check(
+            len(self.betas) == 2 and all(0.0 <= b < 1.0 for b in self.betas),
+            o,
+            "betas",
+            "two numbers in [0, 1)",
+            self.betas,
+        )
+        _check(self.eps > 0, o, "eps", "> 0", self.eps)
+        _check(self.weight_decay >= 0, o, "weight_decay", ">= 0", self.weight_decay)
+        _check(self.grad_clip >= 0, o, "grad_clip", ">= 0 (0 disables)", self.grad_clip)
+        _check(self.grad_accum_steps >= 1, o, "grad_accum_steps", ">= 1", self.grad_accum_steps)
+        _check(self.warmup_steps >= 0, o, "warmup_steps", ">= 0", self.warmup_steps)
+        _check(self.max_steps >= 1, o, "max_steps", ">= 1", self.max_steps)
+        _check(0.0 <= self.min_lr_ratio <= 1.0, o, "min_lr_ratio", "in [0, 1]", self.min_lr_ratio)
+        _check(0.0 <= self.ema_decay < 1.0, o, "ema_decay", "in [0, 1) (0 = off)", self.ema_decay)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LogConfig:
+    """How often to log, validate, sample audio and checkpoint (all in optimizer steps)."""
+
+    log_every: int = 50
+    """Steps between TensorBoard scalar logs (loss/acc per level, LR, tokens/s)."""
+    val_every: int = 1000
+    """Steps between held-out validation losses (0 = only at the end)."""
+    val_batches: int = 8
+    """Batches of held-out clips per validation (each process)."""
+    sample_every: int = 5000
+    """Steps between audio samples + spectrograms for validation captions (0 = never; needs a
+    codec that can be loaded)."""
+    num_samples: int = 2
+    """Validation captions rendered to audio at each sampling."""
+    sample_steps: tuple[int, ...] = (12, 4, 2)
+    """Unmasking iterations per level for the samples (last value repeats for higher levels)."""
+    ckpt_every: int = 1000
+    """Steps between checkpoints (a final one is always written)."""
+    keep_last: int = 3
+    """Checkpoints kept on disk; older ones are deleted after a new one is complete."""
+    progress: bool = True
+    """Show a tqdm bar on the main process."""
+
+    def __post_init__(self) -> None:
+        o = "log"
+        _check(self.log_every >= 1, o, "log_every", ">= 1", self.log_every)
+        for name in ("val_every", "val_batches", "sample_every", "num_samples"):
+            _check(getattr(self, name) >= 0, o, name, ">= 0", getattr(self, name))
+        _check(
+            len(self.sample_steps) >= 1 and all(s >= 1 for s in self.sample_steps),
+            o,
+            "sample_steps",
+            "a non-empty list of positive integers",
+            self.sample_steps,
+        )
+        _check(self.ckpt_every >= 1, o, "ckpt_every", ">= 1", self.ckpt_every)
+        _check(self.keep_last >= 1, o, "keep_last", ">= 1", self.keep_last)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig:
+    """Everything `maskgmt train` needs besides the data and output folders."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    """Transformer sizes."""
+    data: DataConfig = field(default_factory=DataConfig)
+    """Crops and batches."""
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    """Optimizer, schedule and EMA."""
+    log: LogConfig = field(default_factory=LogConfig)
+    """Logging, validation, samples and checkpoints."""
+    seed: int = 0
+    """Seeds the weights, the data order, the crops and the masking."""
+    mixed_precision: str = "auto"
+    """"auto" (bf16 autocast on GPU, fp32 on CPU), "no", "bf16" or "fp16"."""
+
+    def __post_init__(self) -> None:
+        _check(self.seed >= 0, "train", "seed", ">= 0", self.seed)
+        _check(
+            self.mixed_precision in MIXED_PRECISION,
+            "train",
+            "mixed_precision",
+            f"one of {MIXED_PRECISION}",
+            self.mixed_precision,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested dict (tuples become lists), the form YAML and JSON files use."""
+        return _jsonable(dataclasses.asdict(self))
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    return x
+
+
+# --------------------------------------------------------------------------- presets
+
+PRESETS: dict[str, TrainConfig] = {
+    # CPU in minutes: a 3-block, 192-wide model (about 5 M parameters) on 3 s crops.
+    "tiny": TrainConfig(
+        model=ModelConfig(dim=192, depth=3, heads=4, dim_head=48, ff_mult=3.0, cond_drop_prob=0.2),
+        data=DataConfig(crop_seconds=3.0, batch_size=8),
+        optim=OptimConfig(lr=1e-3, warmup_steps=50, max_steps=2000, weight_decay=0.01),
+        log=LogConfig(log_every=10, val_every=100, val_batches=4, sample_every=500, ckpt_every=200),
+    ),
+    # One consumer GPU, hours.
+    "small": TrainConfig(
+        model=ModelConfig(dim=384, depth=8, heads=6, dim_head=64),
+        data=DataConfig(crop_seconds=10.0, batch_size=16),
+        optim=OptimConfig(lr=5e-4, warmup_steps=1000, max_steps=50_000, ema_decay=0.999),
+        log=LogConfig(log_every=50, val_every=1000, sample_every=5000, ckpt_every=2000),
+    ),
+    # The README sizes (dim 512, 8 heads of 64, ff x4, 10 s crops), 12 blocks: datacenter GPUs.
+    "base": TrainConfig(
+        model=ModelConfig(dim=512, depth=12, heads=8, dim_head=64),
+        data=DataConfig(crop_seconds=10.0, batch_size=32),
+        optim=OptimConfig(lr=3e-4, warmup_steps=2000, max_steps=200_000, ema_decay=0.9995),
+        log=LogConfig(log_every=100, val_every=2000, sample_every=10_000, ckpt_every=5000),
+    ),
+}
+
+
+def get_preset(name: str) -> TrainConfig:
+    """The named preset (`tiny`, `small`, `base`)."""
+    if name not in PRESETS:
+        raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {name!r}")
+    return PRESETS[name]
+
+
+# --------------------------------------------------------------------------- dict / YAML
+
+
+def config_from_dict(
+    overrides: dict[str, Any], *, base: TrainConfig | None = None, source: str = "config"
+) -> TrainConfig:
+    """`base` (default: `TrainConfig()`) with the nested `overrides` applied.
+
+    Unknown keys and wrong types raise `ValueError` naming the dotted key and `source`.
+    """
+    base = base if base is not None else TrainConfig()
+    try:
+        return _merge(base, overrides, prefix="", source=source)
+    except ValueError as e:
+        if str(e).startswith(f"{source}:"):
+            raise
+        raise ValueError(f"{source}: {e}") from None
+
+
+def load_config(path: str | Path, *, base: TrainConfig | None = None) -> TrainConfig:
+    """Read a YAML file of overrides (e.g. `optim: {lr: 1e-3}`) on top of `base`."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file {str(path)!r} does not exist")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise ValueError(f"{path}: not valid YAML ({e})") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ValueError(
+            f"{path}: expected a mapping of sections at the top, got {type(raw).__name__}"
+        )
+    return config_from_dict(raw, base=base, source=str(path))
+
+
+def _merge(obj: Any, overrides: dict[str, Any], *, prefix: str, source: str) -> Any:
+    hints = typing.get_type_hints(type(obj))
+    fields = {f.name for f in dataclasses.fields(obj)}
+    changes: dict[str, Any] = {}
+    for key, value in overrides.items():
+        dotted = f"{prefix}{key}"
+        if key not in fields:
+            raise ValueError(
+                f"{source}: unknown key {dotted!r}; known keys here: {', '.join(sorted(fields))}"
+            )
+        current = getattr(obj, key)
+        if dataclasses.is_dataclass(current):
+            if not isinstance(value, dict):
+                raise ValueError(
+                    f"{source}: {dotted!r} must be a mapping of its fields, "
+                    f"got {type(value).__name__}"
+                )
+            changes[key] = _merge(current, value, prefix=f"{dotted}.", source=source)
+        else:
+            changes[key] = _coerce(value, hints[key], dotted, source)
+    try:
+        return dataclasses.replace(obj, **changes)
+    except ValueError as e:
+        raise ValueError(f"{source}: {e}") from None
+
+
+def _coerce(value: Any, tp: Any, dotted: str, source: str) -> Any:
+    """Check `value` against the field type `tp`; ints are accepted for floats and lists for
+    tuples, nothing else is converted (YAML's `1e-3` without a dot is a string: refused)."""
+
+    def bad() -> ValueError:
+        return ValueError(
+            f"{source}: {dotted!r} must be {_type_name(tp)}, got {value!r} ({type(value).__name__})"
+        )
+
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(tp)
+        if value is None and type(None) in options:
+            return None
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _coerce(value, option, dotted, source)
+            except ValueError:
+                pass
+        raise bad()
+    if origin is tuple:
+        args = typing.get_args(tp)
+        if not isinstance(value, (list, tuple)):
+            raise bad()
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_coerce(v, args[0], dotted, source) for v in value)
+        if len(value) != len(args):
+            raise bad()
+        return tuple(_coerce(v, a, dotted, source) for v, a in zip(value, args, strict=True))
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise bad()
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad()
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad()
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise bad()
+        return value
+    raise bad()
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    if origin is tuple:
+        args = typing.get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return f"a list of {_type_name(args[0])}"
+        return f"a list of {len(args)} ({', '.join(_type_name(a) for a in args)})"
+    return {bool: "true/false", int: "an integer", float: "a number", str: "a string"}.get(
+        tp, "null" if tp is type(None) else str(tp)
+    )

@@ -1,0 +1,90 @@
+"""Train config: presets, validation, YAML overrides and their errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from maskgmt.train.config import (
+    PRESETS,
+    OptimConfig,
+    TrainConfig,
+    config_from_dict,
+    get_preset,
+    load_config,
+)
+
+
+def test_presets_grow_and_base_matches_readme_width() -> None:
+    tiny, small, base = (get_preset(n) for n in ("tiny", "small", "base"))
+    assert tiny.model.dim < small.model.dim < base.model.dim == 512
+    assert tiny.model.depth <= small.model.depth <= base.model.depth
+    assert tiny.data.crop_seconds <= 4.0
+    assert set(PRESETS) == {"tiny", "small", "base"}
+    with pytest.raises(ValueError, match="preset must be one of"):
+        get_preset("huge")
+
+
+def test_yaml_overrides_on_top_of_preset(tmp_path: Path) -> None:
+    f = tmp_path / "c.yaml"
+    f.write_text(
+        "optim:\n  lr: 0.002\n  betas: [0.8, 0.9]\nlog:\n  sample_steps: [4, 2]\nseed: 7\n"
+    )
+    cfg = load_config(f, base=get_preset("tiny"))
+    assert cfg.optim.lr == 0.002 and cfg.optim.betas == (0.8, 0.9)
+    assert cfg.log.sample_steps == (4, 2) and cfg.seed == 7
+    assert cfg.model == get_preset("tiny").model  # untouched sections keep the preset
+    # to_dict round-trips through the same loader
+    assert config_from_dict(cfg.to_dict()) == cfg
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("optim:\n  lrr: 0.1\n", "unknown key 'optim.lrr'"),
+        ("optimizer:\n  lr: 0.1\n", "unknown key 'optimizer'"),
+        ("optim:\n  lr: fast\n", "'optim.lr' must be a number"),
+        ("data:\n  batch_size: 2.5\n", "'data.batch_size' must be an integer"),
+        ("log:\n  progress: 1\n", "'log.progress' must be true/false"),
+        ("optim:\n  betas: [0.9]\n", "'optim.betas' must be a list of 2"),
+        ("optim: 3\n", "'optim' must be a mapping"),
+        ("optim:\n  lr: -1.0\n", "optim.lr must be > 0"),
+        ("- 1\n- 2\n", "expected a mapping"),
+        ("optim: [\n", "not valid YAML"),
+    ],
+)
+def test_bad_yaml_names_key_and_file(tmp_path: Path, text: str, needle: str) -> None:
+    f = tmp_path / "bad.yaml"
+    f.write_text(text)
+    with pytest.raises(ValueError) as e:
+        load_config(f)
+    assert needle in str(e.value)
+    assert str(f) in str(e.value)
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="nope.yaml"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_post_init_validation() -> None:
+    with pytest.raises(ValueError, match="optim.warmup_steps"):
+        OptimConfig(warmup_steps=-1)
+    with pytest.raises(ValueError, match="mixed_precision"):
+        TrainConfig(mixed_precision="fp8")
+
+
+def test_cli_reports_bad_config_without_traceback(tmp_path: Path, capsys) -> None:
+    from maskgmt.cli import main
+
+    f = tmp_path / "bad.yaml"
+    f.write_text("optim:\n  lrr: 0.1\n")
+    code = main(
+        ["train", "--data", str(tmp_path), "--out", str(tmp_path / "r"), "--config", str(f)]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "unknown key 'optim.lrr'" in err and str(f) in err
+    assert "Traceback" not in err
+    code = main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "r"), "--preset", "x"])
+    assert code == 2 and "preset must be one of" in capsys.readouterr().err
