@@ -56,7 +56,7 @@ class TextToMusic:
     def __init__(
         self, *, model: MaskGmt, codec: AudioCodec, text_encoder: TextEncoder | None = None
     ):
-        tr = model.transformer
+        tr = model.transformer.config
         if codec.n_q != tr.n_q or codec.codebook_size != tr.num_tokens:
             raise ValueError(
                 f"codec gives K={codec.n_q} levels of {codec.codebook_size} codes but the model "
@@ -102,7 +102,7 @@ class TextToMusic:
 
     @property
     def max_seconds_per_window(self) -> float:
-        return self.model.transformer.seq_len / self.codec.frame_rate
+        return self.model.transformer.config.seq_len / self.codec.frame_rate
 
     @property
     def device(self) -> torch.device:
@@ -138,7 +138,7 @@ class TextToMusic:
             texts = [texts]
         if not texts:
             raise ValueError("texts: expected at least one caption, got an empty list")
-        window = self.model.transformer.seq_len
+        window = self.model.transformer.config.seq_len
         total = window if seconds is None else round(seconds * self.frame_rate)
         if total < 1:
             raise ValueError(f"seconds: expected > 0, got {seconds}")
@@ -150,7 +150,7 @@ class TextToMusic:
                 f"overlap_seconds: the overlap must be shorter than one window "
                 f"({window / self.frame_rate:.2f} s) and longer than 0, got {overlap_seconds}"
             )
-        b, k = len(texts), self.model.transformer.n_q
+        b, k = len(texts), self.model.transformer.config.n_q
         generator = None
         if seed is not None:
             generator = torch.Generator(device=self.device).manual_seed(int(seed))

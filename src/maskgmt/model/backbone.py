@@ -1,0 +1,83 @@
+"""Shared trunk: level-summed code embeddings -> bidirectional transformer over T frames."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from maskgmt.model.config import BackboneConfig
+from maskgmt.model.layers import Block, TextContext, key_padding_mask
+
+
+class CodeBackbone(nn.Module):
+    """Embeds codes[B, K, T] as ONE vector per frame and runs the blocks over T frames.
+
+    A frame's input is the sum over levels of a per-level embedding (V + 1 rows; row V is the
+    mask id), plus a learned position and an embedding of the level being predicted. Attention
+    therefore costs O(T^2), not O((K*T)^2).
+    """
+
+    def __init__(self, config: BackboneConfig) -> None:
+        super().__init__()
+        self.config = config
+        c = config
+        # One table for all levels: row k * (V + 1) + code, so embedding K levels is one lookup.
+        self.code_emb = nn.Embedding(c.n_q * (c.num_tokens + 1), c.dim)
+        self.pos_emb = nn.Parameter(torch.randn(c.seq_len, c.dim) * 0.02)
+        self.level_emb = nn.Parameter(torch.randn(c.n_q, c.dim) * 0.02)
+        self.text_norm = nn.LayerNorm(c.text_dim)
+        self.blocks = nn.ModuleList(
+            Block(
+                dim=c.dim,
+                text_dim=c.text_dim,
+                heads=c.heads,
+                dim_head=c.dim_head,
+                ff_mult=c.ff_mult,
+            )
+            for _ in range(c.depth)
+        )
+        self.out_norm = nn.RMSNorm(c.dim)
+        nn.init.normal_(self.code_emb.weight, std=0.02)
+        self.register_buffer(
+            "level_offsets", torch.arange(c.n_q) * (c.num_tokens + 1), persistent=False
+        )
+
+    # ---- inputs ------------------------------------------------------------------------------
+
+    def text_context(self, text_emb: torch.Tensor, text_mask: torch.Tensor) -> TextContext:
+        """text_emb[B, L, text_dim], text_mask[B, L] bool -> cross-attn keys/values per block."""
+        text = self.text_norm(text_emb)
+        keep = torch.cat([text_mask.new_ones(text_mask.shape[0], 1), text_mask], dim=1)
+        kv = tuple(block.cross_attn.text_kv(text) for block in self.blocks)
+        return TextContext(kv=kv, mask=key_padding_mask(keep))
+
+    def embed_codes(self, codes: torch.Tensor) -> torch.Tensor:
+        """codes[B, K, T] (mask id V where hidden) -> sum of level embeddings [B, T, D]."""
+        rows = codes + self.level_offsets[None, :, None]
+        return self.code_emb(rows).sum(dim=1)
+
+    def embed_level(self, codes: torch.Tensor, level: int) -> torch.Tensor:
+        """codes[B, T] of one level -> [B, T, D]."""
+        return self.code_emb(codes + int(self.level_offsets[level]))
+
+    def mask_rows(self) -> torch.Tensor:
+        """Embedding of the mask id at each level -> [K, D]."""
+        return self.code_emb.weight[self.level_offsets + self.config.mask_id]
+
+    def frame_bias(self, level: torch.Tensor | int, num_frames: int) -> torch.Tensor:
+        """Position + predicted-level embedding: [T, D] for an int level, [B, T, D] for level[B]."""
+        pos = self.pos_emb[:num_frames]
+        if isinstance(level, int):
+            return pos + self.level_emb[level]
+        return pos[None] + self.level_emb[level][:, None, :]
+
+    # ---- trunk -------------------------------------------------------------------------------
+
+    def forward(
+        self, x: torch.Tensor, text: TextContext, frame_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """x[B, T, D] frame inputs, frame_mask[B, T] bool (True = real) -> hidden [B, T, D]."""
+        attn_mask = key_padding_mask(frame_mask)
+        for block, kv in zip(self.blocks, text.kv, strict=True):
+            x = block(x, frame_mask=attn_mask, text_kv=kv, text_mask=text.mask)
+        return self.out_norm(x)

@@ -1,0 +1,146 @@
+"""Input checks for the model's public methods: a ValueError naming the argument."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from maskgmt.model.config import BackboneConfig
+
+
+def _shape(x: Any) -> str:
+    return (
+        f"shape {tuple(x.shape)} dtype {x.dtype}"
+        if isinstance(x, torch.Tensor)
+        else type(x).__name__
+    )
+
+
+def check_codes_shape(name: str, codes: Any, config: BackboneConfig) -> None:
+    """codes must be an integer tensor [B, K, T] with B >= 1, K = n_q and 1 <= T <= seq_len."""
+    if not isinstance(codes, torch.Tensor) or codes.dim() != 3:
+        raise ValueError(
+            f"{name}: expected a LongTensor [B, K, T] (batch, codec levels, frames), "
+            f"got {_shape(codes)}"
+        )
+    if codes.dtype.is_floating_point or codes.dtype.is_complex or codes.dtype == torch.bool:
+        raise ValueError(
+            f"{name}: expected integer codes (torch.long), got dtype {codes.dtype}; "
+            "pass codec token ids, e.g. codes.long()"
+        )
+    b, k, t = codes.shape
+    if b == 0:
+        raise ValueError(f"{name}: expected at least one clip, got batch size 0")
+    if k != config.n_q:
+        raise ValueError(
+            f"{name}: expected K = n_q = {config.n_q} codec levels in dim 1, got K = {k} "
+            f"(shape {tuple(codes.shape)}); encode with a codec of {config.n_q} levels"
+        )
+    if not 1 <= t <= config.seq_len:
+        raise ValueError(
+            f"{name}: expected 1 <= T <= seq_len = {config.seq_len} frames in dim 2, got T = {t}; "
+            "crop the clip or build the model with a larger seq_len"
+        )
+
+
+def check_code_values(
+    name: str, codes: torch.Tensor, config: BackboneConfig, where: torch.Tensor | None
+) -> None:
+    """Code values must lie in [0, V); `where` (bool, codes' shape) limits the check."""
+    values = codes if where is None else codes[where]
+    if values.numel() and (int(values.min()) < 0 or int(values.max()) >= config.num_tokens):
+        raise ValueError(
+            f"{name}: expected code values in [0, {config.num_tokens}), got values in "
+            f"[{int(values.min())}, {int(values.max())}]; "
+            "the codec's codebook size must equal num_tokens"
+        )
+
+
+def check_bool_mask(name: str, mask: Any, shape: Sequence[int], what: str) -> None:
+    if (
+        not isinstance(mask, torch.Tensor)
+        or mask.dtype != torch.bool
+        or tuple(mask.shape) != tuple(shape)
+    ):
+        raise ValueError(
+            f"{name}: expected a bool tensor of shape {tuple(shape)} ({what}), got {_shape(mask)}"
+        )
+
+
+def check_texts(name: str, texts: Any, batch: int | None) -> list[str]:
+    """texts must be a non-empty list of str, of length `batch` when that is known."""
+    if isinstance(texts, str) or not isinstance(texts, Sequence):
+        raise ValueError(f"{name}: expected a list of captions (str), got {type(texts).__name__}")
+    texts = list(texts)
+    if not texts:
+        raise ValueError(f"{name}: expected a non-empty list of captions, got an empty list")
+    bad = [type(t).__name__ for t in texts if not isinstance(t, str)]
+    if bad:
+        raise ValueError(f"{name}: expected every caption to be a str, got {bad[0]}")
+    if batch is not None and len(texts) != batch:
+        raise ValueError(
+            f"{name}: expected one caption per clip ({batch}), got {len(texts)} captions"
+        )
+    return texts
+
+
+def check_text_embeds(
+    emb: Any, mask: Any, *, text_dim: int, batch: int | None, emb_name: str, mask_name: str
+) -> None:
+    """emb must be finite float [B, L, text_dim]; mask bool [B, L] (True = real token)."""
+    if not isinstance(emb, torch.Tensor) or emb.dim() != 3 or not emb.dtype.is_floating_point:
+        raise ValueError(
+            f"{emb_name}: expected a float tensor [B, L, {text_dim}], got {_shape(emb)}"
+        )
+    b, n, d = emb.shape
+    if d != text_dim:
+        raise ValueError(
+            f"{emb_name}: expected text width {text_dim} (the model's text_dim) in dim 2, got {d}; "
+            "use the text encoder the model was built for"
+        )
+    if batch is not None and b != batch:
+        raise ValueError(f"{emb_name}: expected batch size {batch} in dim 0, got {b}")
+    if n == 0:
+        raise ValueError(f"{emb_name}: expected at least one text token (L >= 1), got L = 0")
+    if not bool(torch.isfinite(emb).all()):
+        raise ValueError(
+            f"{emb_name}: expected finite values, got NaN or inf; check the text encoder"
+        )
+    if mask is None:
+        raise ValueError(
+            f"{mask_name}: expected a bool tensor [{b}, {n}] alongside {emb_name}, got None"
+        )
+    check_bool_mask(mask_name, mask, (b, n), "True = real text token")
+
+
+def check_steps(steps: Any, num_levels: int) -> tuple[int, ...]:
+    """steps: an int for every level or one int per level -> tuple of K ints >= 1."""
+    if isinstance(steps, int) and not isinstance(steps, bool):
+        steps = (steps,) * num_levels
+    if not isinstance(steps, Sequence) or isinstance(steps, str):
+        raise ValueError(
+            f"steps: expected an int or a sequence of {num_levels} ints, got {type(steps).__name__}"
+        )
+    steps = tuple(steps)
+    if len(steps) != num_levels:
+        raise ValueError(
+            f"steps: expected one count per codec level ({num_levels}), got {len(steps)}: {steps}; "
+            "pass a single int to use it for every level"
+        )
+    if not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in steps):
+        raise ValueError(f"steps: expected ints >= 1, got {steps}")
+    return steps
+
+
+def check_number(
+    name: str, value: Any, *, low: float, high: float | None = None, low_open: bool = False
+) -> float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    ok = ok and (value > low if low_open else value >= low) and (high is None or value <= high)
+    if not ok or value != value:  # NaN
+        bound = f"{'(' if low_open else '['}{low}, {high if high is not None else 'inf'}"
+        bound += "]" if high is not None else ")"
+        raise ValueError(f"{name}: expected a number in {bound}, got {value!r}")
+    return float(value)

@@ -1,0 +1,120 @@
+"""Validated config dataclasses: the code transformer / critic shape, and MaskGmt's choices."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+
+def _require(ok: bool, name: str, expected: str, got: Any) -> None:
+    if not ok:
+        raise ValueError(f"{name}: expected {expected}, got {got!r}")
+
+
+def _positive_int(name: str, value: Any) -> None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= 1
+    _require(ok, name, "an int >= 1", value)
+
+
+@dataclass(frozen=True)
+class BackboneConfig:
+    """Shape of a bidirectional code transformer (`MaskGmtTransformer` and `TokenCritic`)."""
+
+    num_tokens: int  # V: codes per codec level; the mask id is V itself
+    seq_len: int  # longest T (frames) the position table covers
+    dim: int  # D: model width
+    n_q: int  # K: codec levels modelled
+    depth: int  # number of blocks
+    dim_head: int = 64  # width of one attention head
+    heads: int = 8  # attention heads
+    ff_mult: float = (
+        4.0  # gated feed-forward hidden width = 2/3 * ff_mult * dim (same params as GELU)
+    )
+    text_dim: int = 384  # width of the text encoder's embeddings (MiniLM: 384, T5-base: 768)
+
+    def __post_init__(self) -> None:
+        for name in (
+            "num_tokens",
+            "seq_len",
+            "dim",
+            "n_q",
+            "depth",
+            "dim_head",
+            "heads",
+            "text_dim",
+        ):
+            _positive_int(name, getattr(self, name))
+        ok = isinstance(self.ff_mult, (int, float)) and math.isfinite(self.ff_mult)
+        _require(ok and self.ff_mult > 0, "ff_mult", "a positive number", self.ff_mult)
+
+    @property
+    def mask_id(self) -> int:
+        return self.num_tokens
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, where: str) -> BackboneConfig:
+        return _from_dict(cls, data, where=where)
+
+
+@dataclass(frozen=True)
+class MaskGmtConfig:
+    """Training and conditioning choices of `MaskGmt` (the networks carry their own configs)."""
+
+    cond_drop_prob: float = 0.25  # chance to train a sample on the learned null text (for CFG)
+    self_token_critic: bool = False  # critic as a head on the transformer (needs no `TokenCritic`)
+    critic_loss_weight: float = 1.0  # weight of the critic's BCE in the total loss
+    level_weights: tuple[float, ...] | None = None  # chance of training each level; None = uniform
+    span_len: int = 1  # masked span length in frames (1 = token masking; MAGNeT uses spans of 3)
+    text_encoder_name: str = "minilm"  # what the registered loader builds when `texts=` is used
+
+    def __post_init__(self) -> None:
+        p = self.cond_drop_prob
+        ok = isinstance(p, (int, float)) and not isinstance(p, bool) and 0.0 <= p < 1.0
+        _require(ok, "cond_drop_prob", "a float in [0, 1)", p)
+        _require(
+            isinstance(self.self_token_critic, bool),
+            "self_token_critic",
+            "a bool",
+            self.self_token_critic,
+        )
+        w = self.critic_loss_weight
+        ok = isinstance(w, (int, float)) and math.isfinite(w) and w >= 0
+        _require(ok, "critic_loss_weight", "a finite float >= 0", w)
+        if self.level_weights is not None:
+            lw = self.level_weights
+            ok = all(isinstance(x, (int, float)) and math.isfinite(x) and x >= 0 for x in lw)
+            _require(ok and sum(lw) > 0, "level_weights", "non-negative numbers, not all 0", lw)
+            object.__setattr__(self, "level_weights", tuple(float(x) for x in lw))
+        _positive_int("span_len", self.span_len)
+        name = self.text_encoder_name
+        _require(isinstance(name, str) and bool(name), "text_encoder_name", "a non-empty str", name)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        if data["level_weights"] is not None:
+            data["level_weights"] = list(data["level_weights"])
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, where: str) -> MaskGmtConfig:
+        return _from_dict(cls, data, where=where)
+
+
+def _from_dict(cls: type, data: Any, *, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: expected a JSON object, got {type(data).__name__}")
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(
+            f"{where}: unknown keys {unknown}; known keys are {sorted(known)}. "
+            "The folder was written by a different maskgmt version or edited by hand."
+        )
+    try:
+        return cls(**data)
+    except TypeError as err:  # a required key is missing
+        raise ValueError(f"{where}: {err}") from None

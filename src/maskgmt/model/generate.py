@@ -1,0 +1,386 @@
+"""Level-by-level iterative decoding (`MaskGmt.generate`): one-batch CFG, cached text and inputs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from maskgmt.model import checks
+from maskgmt.model.layers import TextContext
+from maskgmt.model.masking import masked_count_after_step, rank_lowest
+from maskgmt.model.sampling import filter_logits, guide, sample
+
+if TYPE_CHECKING:
+    from maskgmt.model.maskgmt import MaskGmt
+
+LEVEL0_STEPS = 16  # level 0 carries most of the signal and starts from nothing
+UPPER_STEPS = 4  # residual levels are largely determined by the levels below
+
+
+def default_steps(num_levels: int) -> tuple[int, ...]:
+    """Decoding iterations per level: many for level 0, few for the residual levels."""
+    return (LEVEL0_STEPS,) + (UPPER_STEPS,) * (num_levels - 1)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Checked sampling settings of one `generate` call."""
+
+    steps: tuple[int, ...]
+    cond_scale: float
+    min_cond_scale: float | None
+    temperature: float
+    top_k: int | None
+    top_p: float | None
+    use_critic: bool
+
+    @property
+    def guided(self) -> bool:
+        """Whether any step needs the unconditional branch (a scale other than 1)."""
+        return self.cond_scale != 1.0 or (
+            self.min_cond_scale is not None and self.min_cond_scale != 1.0
+        )
+
+    def scale_at(self, step: int, num_steps: int) -> float:
+        """CFG scale at `step`: constant, or linear from cond_scale to min_cond_scale (MAGNeT)."""
+        if self.min_cond_scale is None or num_steps == 1:
+            return self.cond_scale
+        frac = step / (num_steps - 1)
+        return self.cond_scale + (self.min_cond_scale - self.cond_scale) * frac
+
+    def temperature_at(self, step: int, num_steps: int) -> float:
+        """Sampling temperature, annealed linearly towards 0 over the steps (MAGNeT)."""
+        return self.temperature * (1.0 - step / num_steps)
+
+
+@torch.inference_mode()
+def generate(
+    model: MaskGmt,
+    texts: Sequence[str] | None = None,
+    *,
+    text_embeds: torch.Tensor | None = None,
+    text_mask: torch.Tensor | None = None,
+    num_frames: int | None = None,
+    steps: int | Sequence[int] | None = None,
+    cond_scale: float = 3.0,
+    min_cond_scale: float | None = None,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    negative_texts: Sequence[str] | None = None,
+    negative_text_embeds: torch.Tensor | None = None,
+    negative_text_mask: torch.Tensor | None = None,
+    prompt: torch.Tensor | None = None,
+    prompt_mask: torch.Tensor | None = None,
+    use_token_critic: bool | None = None,
+    generator: torch.Generator | None = None,
+    progress: bool = False,
+) -> torch.Tensor:
+    """Generate codes[B, K, T] long in [0, V): level 0 from all-masked, then each level above.
+
+    Level k is decoded conditioned on the finished levels < k.
+
+    texts: B captions (or text_embeds[B, L, text_dim] + text_mask[B, L] bool); with neither the
+      clips are unconditional (B from `prompt`, else 1).
+    num_frames: T <= seq_len; default: prompt_mask's T if given, else seq_len.
+    steps: decoding iterations per level (K ints, or one int for all); default 16 for level 0 and
+      4 for each upper level. Each iteration is one transformer forward pass (plus one critic pass
+      when re-masking by critic, except on a level's last iteration).
+    cond_scale: CFG scale; 1 uses the conditional logits alone (and skips the unconditional half).
+      min_cond_scale: anneal linearly from cond_scale (first step) to it (last step) per level.
+    temperature: sampling temperature, annealed linearly to 0 over each level's steps; 0 = greedy.
+      top_k / top_p filter the logits. The least confident sampled tokens are re-masked.
+    negative_texts (or negative_text_embeds + negative_text_mask): replace the unconditional branch.
+    prompt: codes[B, K, T'] (T' <= T) held fixed and never re-masked; prompt_mask[B, K, T'] bool
+      (True = given) selects which; without prompt_mask the whole prompt is a prefix to continue.
+    use_token_critic: re-mask by critic score instead of confidence; default: if the model has one.
+    generator: a torch.Generator on the model's device; the same seed gives identical codes.
+    progress: show a tqdm bar over the decoding steps.
+    """
+    tc = model.transformer.config
+    k_levels, mask_id = tc.n_q, tc.mask_id
+    device = model.device
+
+    # ---- check arguments -------------------------------------------------------------------------
+    plan = _check_plan(
+        model, steps, cond_scale, min_cond_scale, temperature, top_k, top_p, use_token_critic
+    )
+    if prompt is not None:
+        checks.check_codes_shape("prompt", prompt, tc)
+    if prompt_mask is not None:
+        if prompt is None:
+            raise ValueError(
+                "prompt_mask: got a prompt_mask without a prompt; pass prompt= as well"
+            )
+        checks.check_bool_mask("prompt_mask", prompt_mask, prompt.shape, "True = given token")
+    batch = _batch_size(texts, text_embeds, prompt)
+    if texts is None and text_embeds is None:
+        # Unconditional: an all-padded caption leaves only the learned null text visible.
+        emb = torch.zeros(
+            batch, 1, tc.text_dim, device=device, dtype=model.transformer.head_bias.dtype
+        )
+        tmask = torch.zeros(batch, 1, dtype=torch.bool, device=device)
+        plan = _unguided(plan)
+    else:
+        emb, tmask = model.encode_text(texts, text_embeds, text_mask, batch=batch)
+    if num_frames is None:
+        num_frames = prompt.shape[-1] if prompt_mask is not None else tc.seq_len
+    ok = (
+        isinstance(num_frames, int)
+        and not isinstance(num_frames, bool)
+        and 1 <= num_frames <= tc.seq_len
+    )
+    if not ok:
+        raise ValueError(
+            f"num_frames: expected an int in [1, seq_len = {tc.seq_len}], got {num_frames!r}"
+        )
+    t = num_frames
+    if prompt is not None and prompt.shape[-1] > t:
+        raise ValueError(
+            f"prompt: expected at most num_frames = {t} frames, got {prompt.shape[-1]}"
+        )
+
+    codes = torch.full((batch, k_levels, t), mask_id, dtype=torch.long, device=device)
+    fixed = torch.zeros(batch, k_levels, t, dtype=torch.bool, device=device)
+    if prompt is not None:
+        given = torch.ones_like(prompt, dtype=torch.bool) if prompt_mask is None else prompt_mask
+        given = given.to(device)
+        prompt = prompt.to(device).long()
+        checks.check_code_values("prompt", prompt, tc, given)
+        tp = prompt.shape[-1]
+        fixed[..., :tp] = given
+        codes[..., :tp] = torch.where(given, prompt, codes[..., :tp])
+
+    # ---- text: keys/values once per call ---------------------------------------------------
+    if plan.guided:
+        if negative_texts is not None or negative_text_embeds is not None:
+            neg_emb, neg_mask = model.encode_text(
+                negative_texts, negative_text_embeds, negative_text_mask, batch=batch,
+                names=("negative_texts", "negative_text_embeds", "negative_text_mask"),
+            )  # fmt: skip
+        else:
+            neg_emb, neg_mask = emb[:, :1] * 0, tmask[:, :1] & False  # null text only
+        both_emb, both_mask = _stack_padded(emb, tmask, neg_emb, neg_mask)
+        text = model.transformer.backbone.text_context(
+            both_emb, both_mask
+        )  # (2B, ...): cond, uncond
+    else:
+        text = model.transformer.backbone.text_context(emb, tmask)
+    critic_text = None
+    if plan.use_critic and model.token_critic is not None:
+        critic_text = model.token_critic.backbone.text_context(emb, tmask)
+    elif plan.use_critic:
+        critic_text = _first(text, batch)  # self-critic: the transformer's conditional half
+
+    # ---- decode level by level -------------------------------------------------------------------
+    runner = _LevelInputs(model, codes, t)
+    bar = tqdm(total=sum(plan.steps), desc="generate", unit="step", disable=not progress)
+    for level in range(k_levels):
+        codes[:, level] = _decode_level(
+            model,
+            plan,
+            runner,
+            level,
+            codes[:, level],
+            fixed[:, level],
+            text,
+            critic_text,
+            generator,
+        )
+        runner.commit(level, codes[:, level])
+        bar.update(plan.steps[level])
+    bar.close()
+    return codes
+
+
+def _decode_level(
+    model: MaskGmt,
+    plan: _Plan,
+    inputs: _LevelInputs,
+    level: int,
+    current: torch.Tensor,
+    fixed: torch.Tensor,
+    text: TextContext,
+    critic_text: TextContext | None,
+    generator: torch.Generator | None,
+) -> torch.Tensor:
+    """Unmask one level over plan.steps[level] iterations -> codes [B, T] of that level."""
+    backbone = model.transformer.backbone
+    mask_id = model.transformer.config.mask_id
+    num_steps = plan.steps[level]
+    free = ~fixed  # (B, T): what this call decides
+    num_free = free.sum(dim=-1)
+    base = inputs.base(level)  # (B, T, D): everything but this level's own embedding is constant
+    for step in range(num_steps):
+        masked = current == mask_id  # (B, T); fixed tokens are never the mask id
+        if not bool(masked.any()):
+            break  # all decided early (fewer free tokens than steps, or all given): no more passes
+        x = base + backbone.embed_level(current, level)
+        if plan.guided:
+            h = backbone(torch.cat([x, x]), text)  # cond and uncond in ONE forward pass
+            cond, uncond = model.transformer.level_logits(h, level).float().chunk(2)
+            logits = guide(cond, uncond, plan.scale_at(step, num_steps))
+        else:
+            logits = model.transformer.level_logits(backbone(x, text), level).float()
+        tau = plan.temperature_at(step, num_steps)
+        sampled = sample(
+            filter_logits(logits, top_k=plan.top_k, top_p=plan.top_p),
+            temperature=tau,
+            generator=generator,
+        )
+        filled = torch.where(masked, sampled, current)
+        left = masked_count_after_step(num_free, masked.sum(dim=-1), step, num_steps)
+        if not bool(left.any()):
+            current = filled
+            continue  # nothing to re-mask: skip scoring (always so on a level's last step)
+        if plan.use_critic:
+            # Critic mode may revise any token this call decided (Token-Critic, Lezama et al.).
+            keep_score = -inputs.critic_logits(level, filled, critic_text)
+            candidates = free
+        else:
+            keep_score = F.log_softmax(logits, dim=-1).gather(-1, sampled[..., None])[..., 0]
+            candidates = masked
+        keep_score = keep_score.masked_fill(~candidates, float("inf"))
+        current = filled.masked_fill(rank_lowest(keep_score, left), mask_id)
+    return current
+
+
+class _LevelInputs:
+    """Running sums of the input embeddings, so no step re-embeds levels that no longer change.
+
+    While level q is decoded, a frame's input is sum_{k<q} E_k(final codes) + sum_{k>q} E_k(mask)
+    + position + level embedding + E_q(current codes); only the last term changes per step.
+    """
+
+    def __init__(self, model: MaskGmt, codes: torch.Tensor, num_frames: int) -> None:
+        self.model = model
+        self.num_frames = num_frames
+        self.nets = [model.transformer.backbone]
+        if model.token_critic is not None:
+            self.nets.append(model.token_critic.backbone)
+        b, t = codes.shape[0], num_frames
+        self.visible = [
+            torch.zeros(b, t, net.config.dim, device=codes.device, dtype=net.pos_emb.dtype)
+            for net in self.nets
+        ]
+        # upper[i][q] = sum of the mask-id embeddings of levels above q: (K, D)
+        self.upper = []
+        for net in self.nets:
+            rows = net.mask_rows()
+            suffix = rows.flip(0).cumsum(0).flip(0)
+            self.upper.append(torch.cat([suffix[1:], torch.zeros_like(rows[:1])]))
+
+    def base(self, level: int, net_index: int = 0) -> torch.Tensor:
+        net = self.nets[net_index]
+        return (
+            self.visible[net_index]
+            + self.upper[net_index][level]
+            + net.frame_bias(level, self.num_frames)
+        )
+
+    def commit(self, level: int, codes: torch.Tensor) -> None:
+        """Level `level` is final: fold its embedding into the running sums."""
+        for i, net in enumerate(self.nets):
+            self.visible[i] = self.visible[i] + net.embed_level(codes, level)
+
+    def critic_logits(self, level: int, codes: torch.Tensor, text: TextContext) -> torch.Tensor:
+        """Fake-token logits [B, T] of the filled level codes[B, T]."""
+        if self.model.token_critic is not None:
+            net = self.nets[1]
+            x = self.base(level, 1) + net.embed_level(codes, level)
+            return self.model.token_critic.score(net(x, text))
+        net = self.nets[0]
+        x = self.base(level, 0) + net.embed_level(codes, level)
+        return self.model.self_critic_head(net(x, text)).squeeze(-1)
+
+
+# ---- helpers -----------------------------------------------------------------------------------
+
+
+def _check_plan(
+    model: MaskGmt,
+    steps: int | Sequence[int] | None,
+    cond_scale: float,
+    min_cond_scale: float | None,
+    temperature: float,
+    top_k: int | None,
+    top_p: float | None,
+    use_token_critic: bool | None,
+) -> _Plan:
+    k_levels, vocab = model.transformer.config.n_q, model.transformer.config.num_tokens
+    steps = default_steps(k_levels) if steps is None else checks.check_steps(steps, k_levels)
+    cond_scale = checks.check_number("cond_scale", cond_scale, low=0.0)
+    if min_cond_scale is not None:
+        min_cond_scale = checks.check_number("min_cond_scale", min_cond_scale, low=0.0)
+    temperature = checks.check_number("temperature", temperature, low=0.0)
+    if top_k is not None and not (
+        isinstance(top_k, int) and not isinstance(top_k, bool) and top_k >= 1
+    ):
+        raise ValueError(f"top_k: expected None or an int in [1, {vocab}], got {top_k!r}")
+    if top_p is not None:
+        top_p = checks.check_number("top_p", top_p, low=0.0, high=1.0, low_open=True)
+    if use_token_critic is None:
+        use_token_critic = model.has_critic
+    elif use_token_critic and not model.has_critic:
+        raise ValueError(
+            "use_token_critic: got True but the model has no critic; build MaskGmt with "
+            "token_critic=TokenCritic(...) or self_token_critic=True, "
+            "or pass use_token_critic=False"
+        )
+    return _Plan(
+        steps=steps, cond_scale=cond_scale, min_cond_scale=min_cond_scale, temperature=temperature,
+        top_k=top_k, top_p=top_p, use_critic=bool(use_token_critic),
+    )  # fmt: skip
+
+
+def _unguided(plan: _Plan) -> _Plan:
+    """Without text, cond and uncond logits coincide: skip the second half of the batch."""
+    return _Plan(
+        steps=plan.steps, cond_scale=1.0, min_cond_scale=None, temperature=plan.temperature,
+        top_k=plan.top_k, top_p=plan.top_p, use_critic=plan.use_critic,
+    )  # fmt: skip
+
+
+def _batch_size(
+    texts: Sequence[str] | None, text_embeds: torch.Tensor | None, prompt: torch.Tensor | None
+) -> int:
+    """B from the captions, else the embeddings, else the prompt, else 1; all present must agree."""
+    sizes = []
+    if texts is not None:
+        sizes.append(("texts", len(checks.check_texts("texts", texts, None))))
+    if isinstance(text_embeds, torch.Tensor) and text_embeds.dim() >= 1:
+        sizes.append(("text_embeds", text_embeds.shape[0]))
+    if prompt is not None:
+        sizes.append(("prompt", prompt.shape[0]))
+    if not sizes:
+        return 1
+    first_name, batch = sizes[0]
+    for name, size in sizes[1:]:
+        if size != batch:
+            raise ValueError(f"{name}: expected batch size {batch} (from {first_name}), got {size}")
+    return batch
+
+
+def _stack_padded(
+    emb_a: torch.Tensor, mask_a: torch.Tensor, emb_b: torch.Tensor, mask_b: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Concatenate two text batches along B, padding the shorter L with masked zeros."""
+    length = max(emb_a.shape[1], emb_b.shape[1])
+
+    def pad(emb: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        extra = length - emb.shape[1]
+        return F.pad(emb, (0, 0, 0, extra)), F.pad(mask, (0, extra), value=False)
+
+    (ea, ma), (eb, mb) = pad(emb_a, mask_a), pad(emb_b, mask_b)
+    return torch.cat([ea, eb]), torch.cat([ma, mb])
+
+
+def _first(text: TextContext, batch: int) -> TextContext:
+    """The first `batch` rows of a text context (the conditional half of a CFG batch)."""
+    kv = tuple((k[:batch], v[:batch]) for k, v in text.kv)
+    return TextContext(kv=kv, mask=None if text.mask is None else text.mask[:batch])

@@ -1,0 +1,123 @@
+"""Transformer building blocks: attention over SDPA, cached text keys/values, gated feed-forward."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass(frozen=True)
+class TextContext:
+    """Per-block cross-attention keys/values of one text batch, computed once and reused.
+
+    `kv[i]` is (k, v), each [B, H, 1 + L, dh] for block i; position 0 is the learned null token,
+    which every query may attend to, so a fully dropped caption still has one key.
+    `mask` is [B, 1, 1, 1 + L] bool (True = attend) or None when no text token is padded.
+    """
+
+    kv: tuple[tuple[torch.Tensor, torch.Tensor], ...]
+    mask: torch.Tensor | None
+
+    @property
+    def batch_size(self) -> int:
+        return self.kv[0][0].shape[0]
+
+
+def key_padding_mask(keep: torch.Tensor | None) -> torch.Tensor | None:
+    """keep[B, S] bool (True = real) -> SDPA mask [B, 1, 1, S], or None when nothing is padded."""
+    if keep is None or bool(keep.all()):
+        return None  # lets SDPA pick its fastest kernel
+    return keep[:, None, None, :]
+
+
+class SelfAttention(nn.Module):
+    """Bidirectional multi-head self-attention over frames."""
+
+    def __init__(self, *, dim: int, heads: int, dim_head: int) -> None:
+        super().__init__()
+        self.heads, self.dim_head = heads, dim_head
+        self.to_qkv = nn.Linear(dim, 3 * heads * dim_head, bias=False)
+        self.to_out = nn.Linear(heads * dim_head, dim, bias=False)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """x[B, T, D], mask [B, 1, 1, T] or None -> [B, T, D]."""
+        b, t, _ = x.shape
+        qkv = self.to_qkv(x).view(b, t, 3, self.heads, self.dim_head)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each (B, H, T, dh)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        return self.to_out(out.transpose(1, 2).reshape(b, t, -1))
+
+
+class CrossAttention(nn.Module):
+    """Frames attend to text tokens plus a learned null token (the CFG "no text" key/value)."""
+
+    def __init__(self, *, dim: int, text_dim: int, heads: int, dim_head: int) -> None:
+        super().__init__()
+        self.heads, self.dim_head = heads, dim_head
+        inner = heads * dim_head
+        self.to_q = nn.Linear(dim, inner, bias=False)
+        self.to_kv = nn.Linear(text_dim, 2 * inner, bias=False)
+        self.null_kv = nn.Parameter(torch.randn(2, heads, 1, dim_head) * 0.02)
+        self.to_out = nn.Linear(inner, dim, bias=False)
+
+    def text_kv(self, text: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """text[B, L, text_dim] (normalized) -> k, v each [B, H, 1 + L, dh], null token first."""
+        b, n, _ = text.shape
+        kv = self.to_kv(text).view(b, n, 2, self.heads, self.dim_head).permute(2, 0, 3, 1, 4)
+        null = self.null_kv.unsqueeze(1).expand(2, b, self.heads, 1, self.dim_head)
+        k, v = torch.cat([null, kv], dim=3)  # (B, H, 1 + L, dh) each
+        return k, v
+
+    def forward(
+        self, x: torch.Tensor, kv: tuple[torch.Tensor, torch.Tensor], mask: torch.Tensor | None
+    ) -> torch.Tensor:
+        """x[B, T, D], cached kv, mask [B, 1, 1, 1 + L] or None -> [B, T, D]."""
+        b, t, _ = x.shape
+        q = self.to_q(x).view(b, t, self.heads, self.dim_head).transpose(1, 2)  # (B, H, T, dh)
+        out = F.scaled_dot_product_attention(q, kv[0], kv[1], attn_mask=mask)
+        return self.to_out(out.transpose(1, 2).reshape(b, t, -1))
+
+
+class GatedFeedForward(nn.Module):
+    """SwiGLU feed-forward; hidden 2/3 * ff_mult * dim keeps the parameters of a GELU MLP."""
+
+    def __init__(self, *, dim: int, ff_mult: float) -> None:
+        super().__init__()
+        hidden = max(8, int(round(2 * ff_mult * dim / 3 / 8)) * 8)  # multiple of 8 for fast matmuls
+        self.to_hidden = nn.Linear(dim, 2 * hidden, bias=False)
+        self.to_out = nn.Linear(hidden, dim, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        value, gate = self.to_hidden(x).chunk(2, dim=-1)
+        return self.to_out(value * F.silu(gate))
+
+
+class Block(nn.Module):
+    """Pre-norm block: self-attention, cross-attention to text, gated feed-forward."""
+
+    def __init__(
+        self, *, dim: int, text_dim: int, heads: int, dim_head: int, ff_mult: float
+    ) -> None:
+        super().__init__()
+        self.self_norm = nn.RMSNorm(dim)
+        self.self_attn = SelfAttention(dim=dim, heads=heads, dim_head=dim_head)
+        self.cross_norm = nn.RMSNorm(dim)
+        self.cross_attn = CrossAttention(dim=dim, text_dim=text_dim, heads=heads, dim_head=dim_head)
+        self.ff_norm = nn.RMSNorm(dim)
+        self.ff = GatedFeedForward(dim=dim, ff_mult=ff_mult)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        *,
+        frame_mask: torch.Tensor | None,
+        text_kv: tuple[torch.Tensor, torch.Tensor],
+        text_mask: torch.Tensor | None,
+    ) -> torch.Tensor:
+        """x[B, T, D] -> [B, T, D]; frame_mask [B, 1, 1, T], text_mask [B, 1, 1, 1 + L] or None."""
+        x = x + self.self_attn(self.self_norm(x), frame_mask)
+        x = x + self.cross_attn(self.cross_norm(x), text_kv, text_mask)
+        return x + self.ff(self.ff_norm(x))

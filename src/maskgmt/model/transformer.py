@@ -1,0 +1,72 @@
+"""`MaskGmtTransformer`: predicts the masked codes of one level given lower levels and text."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from maskgmt.model.backbone import CodeBackbone
+from maskgmt.model.config import BackboneConfig
+from maskgmt.model.layers import TextContext
+
+
+class MaskGmtTransformer(nn.Module):
+    """Bidirectional transformer over T frames with one V-way output head per codec level.
+
+    Input codes[B, K, T] hold the mask id V wherever a token is hidden (all of the levels above
+    the predicted one, and the masked part of the predicted level).
+    """
+
+    def __init__(
+        self,
+        *,
+        num_tokens: int,
+        seq_len: int,
+        dim: int,
+        n_q: int,
+        depth: int,
+        dim_head: int = 64,
+        heads: int = 8,
+        ff_mult: float = 4.0,
+        text_dim: int = 384,
+    ) -> None:
+        super().__init__()
+        config = BackboneConfig(
+            num_tokens=num_tokens, seq_len=seq_len, dim=dim, n_q=n_q, depth=depth,
+            dim_head=dim_head, heads=heads, ff_mult=ff_mult, text_dim=text_dim,
+        )  # fmt: skip
+        self.config = config
+        self.backbone = CodeBackbone(config)
+        self.head_weight = nn.Parameter(torch.randn(n_q, dim, num_tokens) * 0.02)  # (K, D, V)
+        self.head_bias = nn.Parameter(torch.zeros(n_q, num_tokens))  # (K, V)
+
+    def hidden(
+        self,
+        codes: torch.Tensor,
+        level: torch.Tensor,
+        text: TextContext,
+        frame_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """codes[B, K, T] (mask id where hidden), level[B] long -> hidden states [B, T, D]."""
+        t = codes.shape[-1]
+        x = self.backbone.embed_codes(codes) + self.backbone.frame_bias(level, t)
+        return self.backbone(x, text, frame_mask)
+
+    def level_logits(self, hidden: torch.Tensor, level: int) -> torch.Tensor:
+        """hidden[..., D] -> logits[..., V] of codec level `level`."""
+        return torch.matmul(hidden, self.head_weight[level]) + self.head_bias[level]
+
+    def forward(
+        self,
+        codes: torch.Tensor,
+        level: torch.Tensor,
+        text: TextContext,
+        frame_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """codes[B, K, T], level[B] long, text -> logits [B, T, V] of each sample's level."""
+        h = self.hidden(codes, level, text, frame_mask)
+        logits = h.new_empty(*h.shape[:2], self.config.num_tokens)
+        for q in level.unique().tolist():
+            rows = level == q
+            logits[rows] = self.level_logits(h[rows], q)
+        return logits

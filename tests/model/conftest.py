@@ -1,0 +1,93 @@
+"""Shared fixtures for the model tests: a fake text encoder, tiny model builders, one CPU thread."""
+
+from __future__ import annotations
+
+import zlib
+
+import pytest
+import torch
+
+from maskgmt.model import MaskGmt, MaskGmtTransformer, TokenCritic
+
+V, K, T, TEXT_DIM = 32, 4, 16, 16
+
+
+class FakeTextEncoder:
+    """Follows the `maskgmt.text` TextEncoder protocol: a fixed random vector per word."""
+
+    name = "fake"
+    max_length = 8
+
+    def __init__(self, dim: int = TEXT_DIM) -> None:
+        self.dim = dim
+        self.calls = 0
+
+    def encode(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        self.calls += 1
+        words = [t.split()[: self.max_length] or [""] for t in texts]
+        length = max(len(w) for w in words)
+        emb = torch.zeros(len(texts), length, self.dim)
+        mask = torch.zeros(len(texts), length, dtype=torch.bool)
+        for i, caption in enumerate(words):
+            for j, word in enumerate(caption):
+                gen = torch.Generator().manual_seed(zlib.crc32(word.encode()))
+                emb[i, j] = torch.randn(self.dim, generator=gen)
+                mask[i, j] = True
+        return emb, mask
+
+
+def tiny_transformer(**overrides) -> MaskGmtTransformer:
+    kwargs = dict(
+        num_tokens=V, seq_len=T, dim=32, n_q=K, depth=2, dim_head=8, heads=4, text_dim=TEXT_DIM
+    )
+    kwargs.update(overrides)
+    return MaskGmtTransformer(**kwargs)
+
+
+def tiny_critic(**overrides) -> TokenCritic:
+    kwargs = dict(
+        num_tokens=V, seq_len=T, dim=16, n_q=K, depth=1, dim_head=8, heads=2, text_dim=TEXT_DIM
+    )
+    kwargs.update(overrides)
+    return TokenCritic(**kwargs)
+
+
+def random_codes(batch: int, *, seed: int = 0, frames: int = T) -> torch.Tensor:
+    return torch.randint(0, V, (batch, K, frames), generator=torch.Generator().manual_seed(seed))
+
+
+def text_inputs(batch: int, *, seed: int = 0, length: int = 5) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random text embeddings [B, L, TEXT_DIM] with a padded tail on the first caption."""
+    gen = torch.Generator().manual_seed(seed)
+    emb = torch.randn(batch, length, TEXT_DIM, generator=gen)
+    mask = torch.ones(batch, length, dtype=torch.bool)
+    mask[0, length // 2 :] = False
+    return emb, mask
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny models run fastest, and most repeatably, on one thread of a shared machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def encoder() -> FakeTextEncoder:
+    return FakeTextEncoder()
+
+
+@pytest.fixture
+def model(encoder: FakeTextEncoder) -> MaskGmt:
+    torch.manual_seed(0)
+    return MaskGmt(transformer=tiny_transformer(), text_encoder=encoder).eval()
+
+
+@pytest.fixture
+def critic_model(encoder: FakeTextEncoder) -> MaskGmt:
+    torch.manual_seed(0)
+    return MaskGmt(
+        transformer=tiny_transformer(), token_critic=tiny_critic(), text_encoder=encoder
+    ).eval()
