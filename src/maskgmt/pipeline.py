@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,7 +140,7 @@ class TextToMusic:
         if not texts:
             raise ValueError("texts: expected at least one caption, got an empty list")
         window = self.model.transformer.config.seq_len
-        total = window if seconds is None else round(seconds * self.frame_rate)
+        total = window if seconds is None else math.ceil(seconds * self.frame_rate - 1e-6)
         if total < 1:
             raise ValueError(f"seconds: expected > 0, got {seconds}")
         overlap = (
@@ -224,7 +225,8 @@ class TextToMusic:
         """Captions (B strings) -> wav[B, C, S] at `sample_rate`, exactly `seconds` long."""
         codes = self.generate_codes(texts, seconds=seconds, seed=seed, **kwargs)
         wav = self.decode(codes)
-        n = round(codes.shape[-1] / self.frame_rate * self.sample_rate)
+        frames_seconds = codes.shape[-1] / self.frame_rate
+        n = round((frames_seconds if seconds is None else seconds) * self.sample_rate)
         if wav.shape[-1] < n:
             wav = torch.nn.functional.pad(wav, (0, n - wav.shape[-1]))
         return wav[..., :n]

@@ -179,3 +179,13 @@ def test_bad_config_and_corrupt_folder(tiny_codec, tmp_path):
     (folder / "spectral_codec.json").write_text("{not json")
     with pytest.raises(ValueError, match="not a valid SpectralCodec config"):
         SpectralCodec.load(folder)
+
+
+def test_decoding_a_single_frame_gives_one_hop_of_audio() -> None:
+    clips = [0.1 * torch.sin(torch.arange(24_000) * 0.05).unsqueeze(0)]
+    codec = SpectralCodec.fit(
+        clips, sample_rate=24_000, progress=False,
+        config=SpectralCodecConfig(n_q=2, codebook_size=4, griffin_lim_iters=2),
+    )  # fmt: skip
+    wav = codec.decode(torch.zeros(1, 2, 1, dtype=torch.long))
+    assert wav.shape == (1, 1, 320) and torch.isfinite(wav).all()

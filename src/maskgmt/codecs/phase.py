@@ -8,14 +8,15 @@ import torch
 
 
 def stft(wav: torch.Tensor, *, n_fft: int, hop_length: int, window: torch.Tensor) -> torch.Tensor:
-    """wav[B, S] -> complex spec[B, F, S // hop + 1] (centered frames, reflect padding)."""
+    """wav[B, S] -> complex spec[B, F, S // hop + 1] (centered frames, reflect padding; zero
+    padding for clips shorter than half a window, which reflection cannot pad)."""
     return torch.stft(
         wav,
         n_fft=n_fft,
         hop_length=hop_length,
         window=window,
         center=True,
-        pad_mode="reflect",
+        pad_mode="reflect" if wav.shape[-1] > n_fft // 2 else "constant",
         return_complex=True,
     )
 
