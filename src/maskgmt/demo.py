@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from maskgmt.audio import write_audio
-from maskgmt.codecs import load_codec
-from maskgmt.codecs.spectral import SpectralCodec
+from maskgmt.codecs.spectral import CONFIG_NAME as CODEC_CONFIG
+from maskgmt.codecs.spectral import SpectralCodec, SpectralCodecConfig
 from maskgmt.data.cache import read_info
 from maskgmt.data.corpus import build_corpus
 from maskgmt.data.manifest import read_manifest
@@ -32,6 +32,7 @@ class DemoConfig:
     preset: str = "tiny"
     samples: int = 4  # held-out captions to generate audio for
     sample_seconds: float | None = None  # length of each generated clip (default: `seconds`)
+    codebook_size: int = 1024  # V of the fitted spectral codec (EnCodec's size by default)
     seed: int = 0
     workers: int | None = None  # corpus render processes (default: all cores)
     progress: bool = True
@@ -86,11 +87,14 @@ def run_demo(cfg: DemoConfig) -> DemoReport:
     t0 = time.perf_counter()
     codec_dir = out / "codec"
     train_rows = read_manifest(corpus.manifest("train"))
-    if (codec_dir / "config.json").exists() or any(codec_dir.glob("*.json")):
-        codec = load_codec(str(codec_dir))
+    if (codec_dir / CODEC_CONFIG).exists():
+        codec = SpectralCodec.load(codec_dir)
     else:
         codec = SpectralCodec.fit_files(
-            [r["audio"] for r in train_rows], seed=cfg.seed, progress=cfg.progress
+            [r["audio"] for r in train_rows],
+            config=SpectralCodecConfig(codebook_size=cfg.codebook_size),
+            seed=cfg.seed,
+            progress=cfg.progress,
         )
         codec.save(codec_dir)
     _stage(report, "codec_fit", t0)
@@ -104,29 +108,34 @@ def run_demo(cfg: DemoConfig) -> DemoReport:
 
     t0 = time.perf_counter()
     run_dir = out / "run"
-    result = train(
-        get_preset(cfg.preset),
-        data_dir=cache_dir,
-        out_dir=run_dir,
-        resume=(run_dir / "checkpoints").exists(),
-        max_steps=cfg.max_steps,
-        max_minutes=cfg.train_minutes,
-        codec=codec,
-        progress=cfg.progress,
-    )
-    report.train = {
-        "steps": result.steps,
-        "seconds": round(result.seconds, 1),
-        "tokens_seen": result.tokens_seen,
-        "train_loss": result.train_loss,
-        "val_loss": result.val_loss,
-        "model_dir": str(result.model_dir),
-        "loss_history": result.history,
-    }
+    done = out / "train_result.json"
+    if done.exists():  # a finished run from before: reuse it rather than train on
+        report.train = json.loads(done.read_text())
+    else:
+        result = train(
+            get_preset(cfg.preset),
+            data_dir=cache_dir,
+            out_dir=run_dir,
+            resume=(run_dir / "checkpoints").exists(),
+            max_steps=cfg.max_steps,
+            max_minutes=cfg.train_minutes,
+            codec=codec,
+            progress=cfg.progress,
+        )
+        report.train = {
+            "steps": result.steps,
+            "seconds": round(result.seconds, 1),
+            "tokens_seen": result.tokens_seen,
+            "train_loss": result.train_loss,
+            "val_loss": result.val_loss,
+            "model_dir": str(result.model_dir),
+            "loss_history": result.history,
+        }
+        done.write_text(json.dumps(report.train, indent=2))
     _stage(report, "train", t0)
 
     t0 = time.perf_counter()
-    pipe = TextToMusic.from_pretrained(result.model_dir, codec=codec)
+    pipe = TextToMusic.from_pretrained(report.train["model_dir"], codec=codec)
     test_rows = read_manifest(corpus.manifest("test"))[: cfg.samples]
     texts = [r["text"] for r in test_rows]
     seconds = cfg.sample_seconds or cfg.seconds

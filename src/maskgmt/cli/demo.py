@@ -18,6 +18,7 @@ def demo(
     max_steps: int = typer.Option(None, help="Optional cap on training steps."),
     samples: int = typer.Option(4, help="Held-out captions to generate audio for."),
     preset: str = typer.Option("tiny", help="Model preset: tiny, small or base."),
+    codebook_size: int = typer.Option(1024, help="Codes per level of the fitted codec."),
     seed: int = typer.Option(0, help="Seed for the corpus, training and sampling."),
     workers: int = typer.Option(None, help="Render processes (default: all cores)."),
 ) -> None:
@@ -33,6 +34,7 @@ def demo(
         samples=samples,
         preset=preset,
         seed=seed,
+        codebook_size=codebook_size,
         workers=workers,
     )
     report = run_demo(cfg)
