@@ -8,7 +8,7 @@ SUDO=""
 if ! command -v fluidsynth >/dev/null 2>&1 || [ ! -e /usr/share/sounds/sf2/FluidR3_GM.sf2 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq fluidsynth fluid-soundfont-gm >/dev/null
+  $SUDO apt-get install -y -qq --no-install-recommends fluidsynth fluid-soundfont-gm >/dev/null
 fi
 python -m pip install -q torch==2.13.0
 python -m pip install -q -e ".[dev]"
