@@ -36,3 +36,16 @@ def test_impossible_caption_difference_still_gives_an_index_derangement():
 def test_one_clip_is_refused():
     with pytest.raises(ValueError, match="at least 2"):
         derangement(["only"], seed=0)
+
+
+def test_compound_meters_are_scored_at_the_dotted_quarter_beat() -> None:
+    from maskgmt.eval.attributes import is_compound, is_correct, reference_values
+
+    assert is_compound("6/8") and is_compound("9/8") and is_compound("3/8")
+    assert not is_compound("3/4") and not is_compound("4/4") and not is_compound(None)
+    row = {"audio": "x.wav", "text": "t", "tempo_bpm": 120.0, "meter": "6/8"}
+    ref = reference_values(row)["tempo"]
+    assert ref == 80.0
+    assert is_correct("tempo", 80.0, ref)  # a beat tracker hears the dotted quarter
+    assert not is_correct("tempo", 120.0, ref)  # the quarter is not a felt level in 6/8
+    assert reference_values({**row, "meter": "3/4"})["tempo"] == 120.0
