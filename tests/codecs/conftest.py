@@ -1,95 +1,36 @@
-"""Shared fixtures: instrument notes rendered by FluidSynth (or synthesized), fitted codecs."""
+"""Shared fixtures: instrument notes rendered by FluidSynth, fitted codecs."""
 
 from __future__ import annotations
 
-import shutil
-import struct
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+from maskgmt.data.corpus import Renderer, find_soundfont
+from maskgmt.data.corpus.midi import MidiNote, midi_file_bytes
+
 SAMPLE_RATE = 24_000
 
 
-def _varlen(value: int) -> bytes:
-    """MIDI variable-length quantity."""
-    out = [value & 0x7F]
-    value >>= 7
-    while value:
-        out.append(0x80 | (value & 0x7F))
-        value >>= 7
-    return bytes(reversed(out))
-
-
-def write_midi(path: Path, notes: list[tuple[int, float, float]], *, program: int) -> None:
-    """A one-track MIDI file: notes are (pitch, start_s, duration_s) at 120 bpm, GM `program`."""
-    ticks_per_beat = 480
-    ticks_per_second = 2 * ticks_per_beat  # 120 bpm
-    events = []
-    for pitch, start, dur in notes:
-        events.append((round(start * ticks_per_second), 0x90, pitch, 90))
-        events.append((round((start + dur) * ticks_per_second), 0x80, pitch, 0))
-    events.sort(key=lambda e: (e[0], e[1] == 0x90))
-    track = bytearray(b"\x00\xff\x51\x03" + (500_000).to_bytes(3, "big"))  # tempo: 120 bpm
-    track += b"\x00" + bytes([0xC0, program])
-    now = 0
-    for tick, status, pitch, velocity in events:
-        track += _varlen(tick - now) + bytes([status, pitch, velocity])
-        now = tick
-    track += b"\x00\xff\x2f\x00"
-    header = b"MThd" + struct.pack(">IHHH", 6, 0, 1, ticks_per_beat)
-    path.write_bytes(header + b"MTrk" + struct.pack(">I", len(track)) + bytes(track))
-
-
-def synth_notes(notes: list[tuple[int, float, float]], *, seconds: float) -> np.ndarray:
-    """Fallback when FluidSynth is absent: decaying harmonic tones, float32 [S]."""
-    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
-    out = np.zeros_like(t)
-    for pitch, start, dur in notes:
-        f0 = 440.0 * 2 ** ((pitch - 69) / 12)
-        on = (t >= start) & (t < start + dur)
-        local = t[on] - start
-        env = np.exp(-3.0 * local) * np.minimum(1.0, local * 200)
-        for h in range(1, 8):
-            if f0 * h < SAMPLE_RATE / 2:
-                out[on] += env * np.sin(2 * np.pi * f0 * h * local) / h
-    return (0.3 * out / max(1e-9, np.abs(out).max())).astype(np.float32)
-
-
 def render(notes, *, program: int, seconds: float, workdir: Path) -> torch.Tensor:
-    """Render notes with FluidSynth and GM `program` -> wav[1, S] float32 at 24 kHz."""
-    import soundfile as sf
+    """Render (pitch, start_s, duration_s) notes with FluidSynth and GM `program` through the
+    corpus's own MIDI writer and renderer -> wav[1, S] float32 at 24 kHz (peak 0.8).
 
-    if shutil.which("fluidsynth") is None or not SOUNDFONT.exists():
-        return torch.from_numpy(synth_notes(notes, seconds=seconds))[None]
-    midi, wav_path = workdir / f"p{program}.mid", workdir / f"p{program}.wav"
-    write_midi(midi, notes, program=program)
-    subprocess.run(
-        [
-            "fluidsynth",
-            "-ni",
-            "-q",
-            "-g",
-            "0.8",
-            "-r",
-            str(SAMPLE_RATE),
-            "-F",
-            str(wav_path),
-            str(SOUNDFONT),
-            str(midi),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    data, sr = sf.read(str(wav_path), dtype="float32", always_2d=True)
-    assert sr == SAMPLE_RATE
-    wav = torch.from_numpy(data.T.mean(0, keepdims=True).copy())
-    return wav[:, : int(seconds * SAMPLE_RATE)]
+    FluidSynth and the SoundFont are required (the install script brings them): a missing one
+    fails the test rather than quietly testing something else."""
+    del workdir  # the renderer works in its own temporary folder
+    beats = 2.0  # 120 bpm: two quarter notes per second
+    midi = midi_file_bytes(
+        [MidiNote(onset=t * beats, duration=d * beats, pitch=p, velocity=90, channel=0)
+         for p, t, d in notes],
+        bpm=120.0, programs={0: program}, end=seconds * beats,
+    )  # fmt: skip
+    renderer = Renderer(soundfont=find_soundfont(None), sample_rate=SAMPLE_RATE)
+    wav = renderer.synthesize(midi, seconds=seconds)
+    wav = 0.8 * wav / max(1e-9, float(np.abs(wav).max()))
+    return torch.from_numpy(wav.astype(np.float32))[None]
 
 
 def melody(seed: int, *, seconds: float, low: int = 48, high: int = 84) -> list:
