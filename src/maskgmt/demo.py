@@ -93,6 +93,7 @@ def run_demo(cfg: DemoConfig) -> DemoReport:
         codec = SpectralCodec.fit_files(
             [r["audio"] for r in train_rows],
             config=SpectralCodecConfig(codebook_size=cfg.codebook_size),
+            max_frames=20_000,  # k-means on 20k of the frames: under a minute on 2 cores
             seed=cfg.seed,
             progress=cfg.progress,
         )
