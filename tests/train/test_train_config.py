@@ -8,6 +8,7 @@ import pytest
 
 from maskgmt.train.config import (
     PRESETS,
+    ModelConfig,
     OptimConfig,
     TrainConfig,
     config_from_dict,
@@ -88,3 +89,24 @@ def test_cli_reports_bad_config_without_traceback(tmp_path: Path, capsys) -> Non
     assert "Traceback" not in err
     code = main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "r"), "--preset", "x"])
     assert code == 2 and "preset must be one of" in capsys.readouterr().err
+
+
+def test_level_weights_pad_with_ones_and_reach_the_model(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from maskgmt.train.build import build_model
+
+    path = tmp_path / "c.yaml"
+    path.write_text("model:\n  level_weights: [3.0, 2.0]\n")
+    cfg = load_config(path, base=get_preset("tiny"))
+    assert cfg.model.level_weights == (3.0, 2.0)
+    assert cfg.model.weights_for(4) == (3.0, 2.0, 1.0, 1.0)
+    assert cfg.model.weights_for(1) == (3.0,)
+    assert ModelConfig().weights_for(3) == (1.0, 1.0, 1.0)
+    info = SimpleNamespace(codebook_size=16, n_q=4)
+    model = build_model(cfg.model, info=info, seq_len=8, text_dim=8, text_name="x", seed=0)
+    assert model.level_weights.tolist() == [3.0, 2.0, 1.0, 1.0]
+    with pytest.raises(ValueError, match="level_weights"):
+        ModelConfig(level_weights=(0.0, 0.0))
+    with pytest.raises(ValueError, match="level_weights"):
+        ModelConfig(level_weights=(-1.0,))

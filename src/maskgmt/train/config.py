@@ -43,6 +43,11 @@ class ModelConfig:
     """Train a self-critic head that later picks which tokens to re-mask during generation."""
     critic_loss_weight: float = 1.0
     """Weight of the critic loss in the total loss (used only with `self_token_critic`)."""
+    level_weights: tuple[float, ...] = ()
+    """How often each codec level is the trained one, relative: level q gets `level_weights[q]`,
+    levels past the tuple's end get 1.0, so `()` is uniform and `(4.0,)` trains level 0 four
+    times as often as each other level. Level 0 carries the music and is the hardest to predict;
+    small budgets learn it faster with more of the batch on it."""
     text_encoder: str = "minilm"
     """Name for `maskgmt.text.load_text_encoder` ("minilm" works offline; "t5-base" as in the
     paper). Ignored when the cache holds text embeddings (then the cache's encoder is used)."""
@@ -59,6 +64,15 @@ class ModelConfig:
             self.critic_loss_weight >= 0, o, "critic_loss_weight", ">= 0", self.critic_loss_weight
         )
         _check(bool(self.text_encoder), o, "text_encoder", "a non-empty name", self.text_encoder)
+        _check(
+            all(w >= 0 for w in self.level_weights) and (not self.level_weights or any(
+                w > 0 for w in self.level_weights)),
+            o, "level_weights", "weights >= 0, not all zero", self.level_weights,
+        )  # fmt: skip
+
+    def weights_for(self, n_q: int) -> tuple[float, ...]:
+        """`level_weights` spelled out for K = n_q levels (missing ones are 1.0)."""
+        return tuple(self.level_weights[:n_q]) + (1.0,) * max(0, n_q - len(self.level_weights))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -217,7 +231,15 @@ def _jsonable(x: Any) -> Any:
 PRESETS: dict[str, TrainConfig] = {
     # CPU in minutes: a 3-block, 192-wide model (about 5 M parameters) on 3 s crops.
     "tiny": TrainConfig(
-        model=ModelConfig(dim=192, depth=3, heads=4, dim_head=48, ff_mult=3.0, cond_drop_prob=0.2),
+        model=ModelConfig(
+            dim=192,
+            depth=3,
+            heads=4,
+            dim_head=48,
+            ff_mult=3.0,
+            cond_drop_prob=0.2,
+            level_weights=(4.0, 2.0),  # a few minutes of CPU: spend them mostly on level 0
+        ),  # fmt: skip
         data=DataConfig(crop_seconds=3.0, batch_size=8),
         optim=OptimConfig(lr=1e-3, warmup_steps=50, max_steps=2000, weight_decay=0.01),
         log=LogConfig(log_every=10, val_every=100, val_batches=4, sample_every=500, ckpt_every=200),
