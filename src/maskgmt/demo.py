@@ -25,14 +25,14 @@ class DemoConfig:
     """What `maskgmt demo` does; defaults take about ten minutes on 2 CPU cores."""
 
     out: Path  # everything is written under this folder; a rerun reuses finished stages
-    clips: int = 160  # corpus clips to render (split by piece into train/valid/test)
+    clips: int = 320  # corpus clips to render (split by piece into train/valid/test)
     seconds: float = 6.0  # length of each corpus clip
     train_minutes: float = 7.0  # wall-time budget for training
     max_steps: int | None = None  # optional step cap (the preset's otherwise)
     preset: str = "tiny"
     samples: int = 4  # held-out captions to generate audio for
     sample_seconds: float | None = None  # length of each generated clip (default: `seconds`)
-    codebook_size: int = 1024  # V of the fitted spectral codec (EnCodec's size by default)
+    codebook_size: int = 256  # V of the fitted codec: fewer codes are learnable in minutes
     seed: int = 0
     workers: int | None = None  # corpus render processes (default: all cores)
     progress: bool = True

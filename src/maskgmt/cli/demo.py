@@ -12,13 +12,15 @@ from maskgmt.cli.app import app
 @app.command()
 def demo(
     out: Path = typer.Option(Path("demo"), "--out", "-o", help="Folder for everything it makes."),
-    clips: int = typer.Option(160, help="Corpus clips to render."),
+    clips: int = typer.Option(320, help="Corpus clips to render."),
     seconds: float = typer.Option(6.0, help="Length of each corpus clip and generated sample."),
     minutes: float = typer.Option(7.0, help="Training time budget in minutes."),
     max_steps: int = typer.Option(None, help="Optional cap on training steps."),
     samples: int = typer.Option(4, help="Held-out captions to generate audio for."),
     preset: str = typer.Option("tiny", help="Model preset: tiny, small or base."),
-    codebook_size: int = typer.Option(1024, help="Codes per level of the fitted codec."),
+    codebook_size: int = typer.Option(
+        256, help="Codes per level of the fitted codec (EnCodec has 1024; fewer learn faster)."
+    ),
     seed: int = typer.Option(0, help="Seed for the corpus, training and sampling."),
     workers: int = typer.Option(None, help="Render processes (default: all cores)."),
 ) -> None:
