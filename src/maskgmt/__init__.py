@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from maskgmt.model import MaskGmt, MaskGmtTransformer, TokenCritic, set_text_encoder_loader
+from typing import TYPE_CHECKING
+
+from maskgmt.model.text_loader import set_text_encoder_loader
+
+if TYPE_CHECKING:
+    from maskgmt.model import MaskGmt, MaskGmtTransformer, TokenCritic
 
 __all__ = ["MaskGmt", "MaskGmtTransformer", "TokenCritic"]
 __version__ = "0.1.0"
@@ -16,3 +21,12 @@ def _load_text_encoder(name: str):
 
 
 set_text_encoder_loader(_load_text_encoder)
+
+
+def __getattr__(name: str):
+    # The public model classes load torch on first use, not on `import maskgmt`.
+    if name in __all__:
+        from maskgmt import model
+
+        return getattr(model, name)
+    raise AttributeError(f"module 'maskgmt' has no attribute {name!r}")

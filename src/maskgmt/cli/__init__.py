@@ -19,13 +19,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except SystemExit as e:  # typer raises this for --help and usage errors
         return int(e.code or 0)
-    except Exception as e:  # click usage errors
-        import click
-
-        if isinstance(e, click.exceptions.ClickException):
+    except Exception as e:
+        # Usage errors and Ctrl-C come as click exceptions (typer may vendor its own click, so
+        # they are recognised by what they can do rather than by class).
+        if hasattr(e, "show") and isinstance(getattr(e, "exit_code", None), int):
             e.show()
             return e.exit_code
-        if isinstance(e, click.exceptions.Abort):
+        if type(e).__name__ == "Abort":
             return 1
         raise
     return 0
