@@ -6,22 +6,39 @@ Writes bench/results/generate.json. Configs:
   small:  dim 256, depth 4 (same heads, V, K, T), no critic.
 Timed on random weights with random text embeddings [B, 12, 384] (no text encoder in the timing).
 "Training step" = forward + backward + AdamW step at batch 4, T 750. "Generate" = 10 s of codes
-(K 8 x T 750) with the default steps (16 for level 0, 4 per upper level), CFG scale 3 (cond and
-uncond in one batch). The AR baseline (bench/ar_baseline.py) has the same width, depth and blocks,
-a KV cache and MusicGen's delay pattern: T + K - 1 = 757 sequential steps, CFG in one batch,
-top-k 250.
+(K 8 x T 750), CFG scale 3, at batch 1 and 4. Every row is measured in the same run (same load):
 
---quick times shortened runs and scales them to the full pass / step counts (marked
-"extrapolated" in the JSON): a maskgmt pass costs the same at every step, and an AR step's cost
-barely depends on its position at these lengths.
+  before           the first release's defaults: steps (16, 4 x 7), CFG on every level, full passes
+  steps            new default steps (16, 2 x 7), still CFG on every level, full passes
+  steps_cfg0       + CFG on level 0 only (upper levels run at batch B, not 2B)
+  default          + last block and head only on still-masked frames: today's defaults, float32
+  default_bf16     + compute_dtype=torch.bfloat16 (autocast; float32 weights, float32 sampling)
+  default_critic   defaults, re-masking by the TokenCritic (readme config, full runs only)
 
-    python bench/bench_generate.py [--quick] [--threads 2]
+The AR baseline (bench/ar_baseline.py) has the same width, depth and blocks, a KV cache and
+MusicGen's delay pattern: T + K - 1 = 757 sequential steps, CFG in one batch, top-k 250. It runs
+in float32 and in bfloat16 (weights cast: its fastest form); each masked row is compared with the
+AR run of its own precision.
+
+--quick times the `before` row and the AR runs on shortened runs and scales them to the full
+pass / step counts (marked "extrapolated"): a full pass costs the same at every step, and an AR
+step's cost barely depends on its position at these lengths. Other rows are always end to end.
+
+    python bench/bench_generate.py [--quick] [--threads 2] [--configs readme,small]
+
+--quality instead scores decoding schedules (no timing; bench/results/generate_quality.json): a
+tiny model is trained on a synthetic code process whose likelihood is known, and the codes each
+schedule generates are scored by that true log-likelihood per token and level (higher = more
+plausible). Level 0 is a caption-specific Markov chain; a residual token copies a permutation of
+the token below (p 0.6) or its left neighbour (p 0.3), else is uniform, so a residual level is
+mostly, not wholly, determined by the level below.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -30,8 +47,11 @@ import time
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import maskgmt.model.generate as generate_module  # noqa: E402
 from ar_baseline import DelayPatternLM  # noqa: E402
 from maskgmt.model import MaskGmt, MaskGmtTransformer, TokenCritic, default_steps  # noqa: E402
 
@@ -84,42 +104,117 @@ def time_train_step(model: MaskGmt, reps: int) -> float:
     return statistics.median(times)
 
 
-def time_generate(model: MaskGmt, batch: int, *, use_critic: bool, quick: bool) -> dict:
-    """Seconds to generate codes[batch, 8, 750] and the forward passes it took."""
-    counts = {"transformer": 0, "critic": 0}
-    hooks = [
-        model.transformer.backbone.register_forward_hook(
-            lambda *a: counts.__setitem__("transformer", counts["transformer"] + 1)
-        )
-    ]
-    if model.token_critic is not None:
-        hooks.append(
-            model.token_critic.backbone.register_forward_hook(
-                lambda *a: counts.__setitem__("critic", counts["critic"] + 1)
+OLD_STEPS = (16,) + (4,) * (K - 1)  # the first release's defaults
+ROWS = {  # name -> (generate kwargs, last block pruned, float32 or bfloat16)
+    "before": (dict(steps=OLD_STEPS, cfg_levels=None), False, "float32"),
+    "steps": (dict(cfg_levels=None), False, "float32"),
+    "steps_cfg0": ({}, False, "float32"),
+    "default": ({}, True, "float32"),
+    "default_bf16": (dict(compute_dtype=torch.bfloat16), True, "bfloat16"),
+}
+
+
+class PassCounter:
+    """Counts transformer / critic passes, the batch rows they ran and the frames they asked."""
+
+    def __init__(self, model: MaskGmt) -> None:
+        self.passes = {"transformer": 0, "critic": 0}
+        self.rows = 0  # sum of batch rows over transformer passes
+        self.asked = 0.0  # sum over transformer passes of the share of frames the last block ran
+        self.hooks = [
+            model.transformer.backbone.register_forward_hook(self._main, with_kwargs=True)
+        ]
+        if model.token_critic is not None:
+            self.hooks.append(
+                model.token_critic.backbone.register_forward_hook(self._critic, with_kwargs=True)
             )
-        )
+
+    def _main(self, module, args, kwargs, out) -> None:
+        x, queries = args[0], kwargs.get("queries")
+        self.passes["transformer"] += 1
+        self.rows += x.shape[0]
+        self.asked += 1.0 if queries is None else queries.shape[1] / x.shape[1]
+
+    def _critic(self, module, args, kwargs, out) -> None:
+        self.passes["critic"] += 1
+
+    def reset(self) -> None:
+        self.passes = {"transformer": 0, "critic": 0}
+        self.rows, self.asked = 0, 0.0
+
+    def close(self) -> None:
+        for hook in self.hooks:
+            hook.remove()
+
+
+def time_generate(
+    model: MaskGmt, batch: int, *, kwargs: dict, prune: bool, use_critic: bool, quick: bool
+) -> dict:
+    """Seconds to generate codes[batch, 8, 750] with `kwargs`, and the passes it took."""
+    counter = PassCounter(model)
     emb, mask = text(batch)
-    full_steps = default_steps(K)
-    steps = (4,) + (1,) * (K - 1) if quick else full_steps
-    model.generate(text_embeds=emb[:, :4], text_mask=mask[:, :4], num_frames=32, steps=1)  # warm-up
-    counts.update(transformer=0, critic=0)
-    start = time.perf_counter()
-    model.generate(
-        text_embeds=emb, text_mask=mask, steps=steps, use_token_critic=use_critic,
-        generator=torch.Generator().manual_seed(0),
-    )  # fmt: skip
-    seconds = time.perf_counter() - start
-    for hook in hooks:
-        hook.remove()
-    measured = dict(counts)
-    if not quick:
-        return {"seconds": seconds, "forward_passes": measured, "measured": "end_to_end"}
-    full_passes = sum(full_steps)
-    return {
-        "seconds": seconds * full_passes / measured["transformer"],
-        "forward_passes": {"transformer": full_passes, "critic": 0},
-        "measured": f"extrapolated from {measured['transformer']} passes ({seconds:.2f} s)",
+    steps = kwargs.get("steps")
+    extrapolate = quick and steps == OLD_STEPS  # uniform full passes: cost scales with the count
+    run_kwargs = dict(kwargs, steps=(4,) + (1,) * (K - 1)) if extrapolate else kwargs
+    generate_module.PRUNE_QUERIES = prune
+    try:
+        model.generate(  # warm-up: allocator, kernels, autocast
+            text_embeds=emb[:, :4], text_mask=mask[:, :4], num_frames=32, steps=2,
+            **{k: v for k, v in kwargs.items() if k == "compute_dtype"},
+        )  # fmt: skip
+        counter.reset()
+        start = time.perf_counter()
+        model.generate(
+            text_embeds=emb, text_mask=mask, use_token_critic=use_critic,
+            generator=torch.Generator().manual_seed(0), **run_kwargs,
+        )  # fmt: skip
+        seconds = time.perf_counter() - start
+    finally:
+        generate_module.PRUNE_QUERIES = True
+        counter.close()
+    passes = counter.passes["transformer"]
+    result = {
+        "seconds": seconds,
+        "forward_passes": dict(counter.passes),
+        # Cost in batch-B passes: CFG passes count 2, pruned last blocks count by the share asked.
+        "transformer_rows_per_clip": counter.rows / batch,
+        "mean_share_of_frames_asked": counter.asked / passes,
+        "measured": "end_to_end",
     }
+    if extrapolate:
+        full = sum(OLD_STEPS)
+        result.update(
+            seconds=seconds * full / passes,
+            forward_passes={"transformer": full, "critic": 0},
+            transformer_rows_per_clip=2.0 * full,
+            measured=f"extrapolated from {passes} passes ({seconds:.2f} s)",
+        )
+    return result
+
+
+def time_passes(model: MaskGmt) -> dict:
+    """Milliseconds of one transformer pass (blocks + head) at T 750, by batch rows and dtype.
+
+    `half_asked` runs the last block and the head on every other frame, as a mid-level step does.
+    """
+    backbone, out = model.transformer.backbone, {}
+    for dtype in (torch.float32, torch.bfloat16):
+        autocast = torch.autocast("cpu", dtype, enabled=dtype != torch.float32)
+        for rows in (1, 2):
+            emb, mask = text(rows)
+            x = torch.randn(rows, T, backbone.config.dim)
+            half = torch.arange(0, T, 2).expand(rows, -1)
+            with torch.inference_mode(), autocast:
+                ctx = backbone.text_context(emb, mask)
+                for name, queries in (("full", None), ("half_asked", half)):
+                    times = []
+                    for _ in range(4):  # the first warms up
+                        start = time.perf_counter()
+                        model.transformer.level_logits(backbone(x, ctx, queries=queries), 0)
+                        times.append(time.perf_counter() - start)
+                    key = f"{str(dtype).removeprefix('torch.')}_rows{rows}_{name}"
+                    out[key] = statistics.median(times[1:]) * 1e3
+    return out
 
 
 def time_ar(dim: int, depth: int, batch: int, *, quick: bool, dtype: torch.dtype) -> dict:
@@ -146,42 +241,183 @@ def time_ar(dim: int, depth: int, batch: int, *, quick: bool, dtype: torch.dtype
     return result
 
 
+# ---- --quality: schedules scored on a synthetic process with a known likelihood ---------------
+
+QV, QK, QT, QC, QL = 16, 4, 32, 4, 3  # codes, levels, frames, captions, caption tokens
+P_BELOW, P_LEFT = 0.6, 0.3  # residual token: permuted copy of the token below / of its left one
+
+
+class SyntheticCodes:
+    """codes[B, K, T]: level 0 a Markov chain per caption; level k copies level k-1 or its past."""
+
+    def __init__(self, seed: int = 0) -> None:
+        gen = torch.Generator().manual_seed(seed)
+        self.trans = torch.softmax(torch.randn(QC, QV, QV, generator=gen) * 4.0, dim=-1)
+        self.perm = torch.stack([torch.randperm(QV, generator=gen) for _ in range(QK)])
+        self.text = torch.randn(QC, QL, 16, generator=gen)
+
+    def sample(self, n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """-> (caption ids [n], codes [n, K, T])."""
+        cap = torch.randint(0, QC, (n,), generator=gen)
+        codes = torch.zeros(n, QK, QT, dtype=torch.long)
+        codes[:, 0, 0] = torch.randint(0, QV, (n,), generator=gen)
+        for t in range(1, QT):
+            probs = self.trans[cap, codes[:, 0, t - 1]]
+            codes[:, 0, t] = torch.multinomial(probs, 1, generator=gen)[:, 0]
+        for k in range(1, QK):
+            for t in range(QT):
+                left = codes[:, k, t - 1] if t else torch.zeros(n, dtype=torch.long)
+                below = self.perm[k][codes[:, k - 1, t]]
+                u = torch.rand(n, generator=gen)
+                noise = torch.randint(0, QV, (n,), generator=gen)
+                codes[:, k, t] = torch.where(
+                    u < P_BELOW, below, torch.where(u < P_BELOW + P_LEFT, left, noise)
+                )
+        return cap, codes
+
+    def log_likelihood(self, cap: torch.Tensor, codes: torch.Tensor) -> list[float]:
+        """Mean true log p per token of each level of codes[n, K, T] (nats)."""
+        first = torch.full_like(cap, -math.log(QV), dtype=torch.float)[:, None]
+        rest = self.trans[cap[:, None], codes[:, 0, :-1], codes[:, 0, 1:]].log()
+        out = [torch.cat([first, rest], dim=1).mean().item()]
+        for k in range(1, QK):
+            left = F.pad(codes[:, k, :-1], (1, 0))
+            below = self.perm[k][codes[:, k - 1]]
+            p = (1 - P_BELOW - P_LEFT) / QV + P_BELOW * (codes[:, k] == below).float()
+            out.append((p + P_LEFT * (codes[:, k] == left).float()).log().mean().item())
+        return out
+
+
+QUALITY_RUNS = {  # name -> generate kwargs
+    "before (16,4,4,4), CFG every level": dict(steps=(16, 4, 4, 4), cfg_levels=None),
+    "(16,4,4,4), CFG level 0": dict(steps=(16, 4, 4, 4)),
+    "default (16,2,2,2), CFG level 0": {},
+    "default, bfloat16 autocast": dict(compute_dtype=torch.bfloat16),
+    "(12,2,2,2)": dict(steps=(12, 2, 2, 2)),
+    "(8,2,2,2)": dict(steps=(8, 2, 2, 2)),
+    "(16,2,1,1)": dict(steps=(16, 2, 1, 1)),
+    "(16,1,1,1)": dict(steps=(16, 1, 1, 1)),
+}
+
+
+def bf16_agreement(model: MaskGmt, codes: torch.Tensor, text_kwargs: dict) -> dict:
+    """Per level: argmax agreement and largest logit gap, bfloat16 autocast vs float32 logits."""
+    hide = torch.rand(codes.shape[0], codes.shape[2], generator=torch.Generator().manual_seed(2))
+    out: dict = {"argmax_agreement": [], "max_abs_logit_diff": []}
+    for level in range(codes.shape[1]):
+        with torch.inference_mode():
+            ref = model.logits(codes, level, token_mask=hide < 0.5, **text_kwargs)
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                low = model.logits(codes, level, token_mask=hide < 0.5, **text_kwargs).float()
+        out["argmax_agreement"].append((ref.argmax(-1) == low.argmax(-1)).float().mean().item())
+        out["max_abs_logit_diff"].append((ref - low).abs().max().item())
+    return out
+
+
+def quality(train_steps: int) -> dict:
+    """Train the tiny model, then score each schedule over 3 seeds x 256 clips."""
+    process = SyntheticCodes()
+    torch.manual_seed(0)
+    transformer = MaskGmtTransformer(
+        num_tokens=QV, seq_len=QT, dim=64, n_q=QK, depth=2, dim_head=16, heads=4, text_dim=16
+    )
+    model = MaskGmt(transformer=transformer, cond_drop_prob=0.2)
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda i: min(1.0, (i + 1) / 50) * (1 - i / train_steps)
+    )
+    gen, mask = torch.Generator().manual_seed(1), torch.ones(64, QL, dtype=torch.bool)
+    for _ in tqdm(range(train_steps), desc="train synthetic", unit="step"):
+        cap, codes = process.sample(64, gen)
+        out = model.compute_loss(codes, text_embeds=process.text[cap], text_mask=mask)
+        opt.zero_grad(set_to_none=True)
+        out.loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+    model.eval()
+    cap, real = process.sample(256, torch.Generator().manual_seed(5))
+    text_kwargs = dict(
+        text_embeds=process.text[cap], text_mask=torch.ones(256, QL, dtype=torch.bool)
+    )
+    agreement = bf16_agreement(model, real, text_kwargs)
+    print(f"  bfloat16 vs float32 logits: {agreement}", flush=True)
+    scores = {"real codes": process.log_likelihood(cap, real)}
+    for name, kwargs in QUALITY_RUNS.items():
+        per_seed = [
+            process.log_likelihood(
+                cap,
+                model.generate(
+                    generator=torch.Generator().manual_seed(seed), **text_kwargs, **kwargs
+                ),
+            )
+            for seed in range(3)
+        ]
+        scores[name] = torch.tensor(per_seed).mean(dim=0).tolist()
+        print(f"  {name}: {[round(x, 3) for x in scores[name]]}", flush=True)
+    return {
+        "what": "mean true log-likelihood per token (nats) of generated codes, per level, on a "
+        "synthetic process (see the docstring of bench/bench_generate.py); higher = better",
+        "process": {
+            "V": QV,
+            "K": QK,
+            "T": QT,
+            "captions": QC,
+            "p_below": P_BELOW,
+            "p_left": P_LEFT,
+        },
+        "train_steps": train_steps,
+        "final_train_level_loss": out.level_loss.tolist(),
+        "cond_scale": 3.0,
+        "bf16_vs_fp32_logits": agreement,
+        "log_likelihood_by_level": scores,
+        "mean_over_levels": {name: sum(v) / len(v) for name, v in scores.items()},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--quick", action="store_true", help="shortened runs, scaled to full counts"
+        "--quick", action="store_true", help="extrapolate the slow rows from shortened runs"
     )
     parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
-    parser.add_argument(
-        "--dtype", choices=["float32", "bfloat16"], default="float32", help="weights of both models"
-    )
     parser.add_argument("--configs", default="readme,small", help="comma-separated: readme,small")
+    parser.add_argument("--batches", default="1,4", help="comma-separated batch sizes")
     parser.add_argument(
-        "--out", type=Path, default=Path(__file__).parent / "results" / "generate.json"
+        "--quality", action="store_true", help="score decoding schedules instead of timing"
     )
+    parser.add_argument("--out", type=Path, default=None, help="default: bench/results/...")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    dtype = getattr(torch, args.dtype)
+    results_dir = Path(__file__).parent / "results"
+    if args.quality:
+        out = args.out or results_dir / "generate_quality.json"
+        out.write_text(json.dumps(quality(train_steps=1200), indent=2) + "\n")
+        print(f"wrote {out}")
+        return
+    args.out = args.out or results_dir / "generate.json"
 
     results: dict = {
-        "what": "seconds on CPU; generate = 10 s of codes (K 8 x T 750), default steps, CFG 3",
+        "what": "seconds on CPU; generate = 10 s of codes (K 8 x T 750), CFG 3; rows: see the "
+        "docstring of bench/bench_generate.py",
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "cpu": platform.processor() or platform.machine(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "cpu_count": os.cpu_count(),
         "load_average_start": os.getloadavg(),
         "quick": args.quick,
-        "dtype": args.dtype,
         "default_steps": list(default_steps(K)),
+        "before_steps": list(OLD_STEPS),
         "configs": {},
     }
     for name in args.configs.split(","):
         cfg = CONFIGS[name]
         print(f"[{name}] {cfg}", flush=True)
-        model = build(**cfg).to(dtype)
+        model = build(**cfg).eval()
         entry: dict = {
             "config": {
                 **cfg,
@@ -191,36 +427,52 @@ def main() -> None:
                 "num_tokens": V,
                 "n_q": K,
                 "seq_len": T,
-            },
+            },  # fmt: skip
             "params": {"transformer": params(model.transformer)},
         }
         if model.token_critic is not None:
             entry["params"]["critic"] = params(model.token_critic)
-        if dtype == torch.float32:  # mixed-precision training is the trainer's business
-            entry["train_step_batch4_s"] = time_train_step(model, reps=1 if args.quick else 3)
-            print(f"  train step {entry['train_step_batch4_s']:.2f} s", flush=True)
+        entry["train_step_batch4_s"] = time_train_step(model, reps=1 if args.quick else 3)
+        print(f"  train step {entry['train_step_batch4_s']:.2f} s", flush=True)
+        entry["pass_ms"] = time_passes(model)
+        print(f"  pass ms {json.dumps(entry['pass_ms'])}", flush=True)
         entry["generate"], entry["ar_baseline"], entry["speedup_vs_ar"] = {}, {}, {}
-        for batch in (1, 4):
-            mg = time_generate(model, batch, use_critic=False, quick=args.quick)
-            ar = time_ar(cfg["dim"], cfg["depth"], batch, quick=args.quick, dtype=dtype)
-            entry["generate"][f"batch{batch}"] = mg
-            entry["ar_baseline"][f"batch{batch}"] = ar
-            entry["speedup_vs_ar"][f"batch{batch}"] = ar["seconds"] / mg["seconds"]
-            # Sequential forward passes: what bounds latency where a pass is not FLOP-bound (GPU).
-            entry["sequential_pass_ratio_vs_ar"] = ar["forward_passes"] / sum(default_steps(K))
-            print(
-                f"  batch {batch}: maskgmt {mg['seconds']:.2f} s, AR {ar['seconds']:.2f} s",
-                flush=True,
-            )
+        entry["speedup_vs_before"] = {}
+        for batch in (int(b) for b in args.batches.split(",")):
+            gen, ar = {}, {}
+            for dtype_name in ("float32", "bfloat16"):
+                ar[dtype_name] = time_ar(
+                    cfg["dim"], cfg["depth"], batch, quick=args.quick,
+                    dtype=getattr(torch, dtype_name),
+                )  # fmt: skip
+                print(f"  batch {batch} AR {dtype_name}: {ar[dtype_name]['seconds']:.2f} s")
+            rows = dict(ROWS)
             if model.token_critic is not None and not args.quick:
-                with_critic = time_generate(model, batch, use_critic=True, quick=False)
-                entry["generate"][f"batch{batch}_with_critic"] = with_critic
-                print(f"  batch {batch} with critic: {with_critic['seconds']:.2f} s", flush=True)
+                rows["default_critic"] = ({}, True, "float32")
+            for row, (kwargs, prune, dtype_name) in rows.items():
+                gen[row] = time_generate(
+                    model, batch, kwargs=kwargs, prune=prune, quick=args.quick,
+                    use_critic=row == "default_critic",
+                )  # fmt: skip
+                gen[row]["dtype"] = dtype_name
+                gen[row]["load_average_1min"] = os.getloadavg()[0]
+                print(f"  batch {batch} {row}: {gen[row]['seconds']:.2f} s", flush=True)
+            key = f"batch{batch}"
+            entry["generate"][key], entry["ar_baseline"][key] = gen, ar
+            entry["speedup_vs_ar"][key] = {
+                row: ar[g["dtype"]]["seconds"] / g["seconds"] for row, g in gen.items()
+            }
+            entry["speedup_vs_before"][key] = {
+                row: gen["before"]["seconds"] / g["seconds"] for row, g in gen.items()
+            }
+            print(f"  batch {batch} speedup vs AR: {entry['speedup_vs_ar'][key]}", flush=True)
+        # Sequential passes bound latency where a pass is not compute-bound (a GPU).
+        entry["sequential_pass_ratio_vs_ar"] = (T + K - 1) / sum(default_steps(K))
         results["configs"][name] = entry
-    results["load_average_end"] = os.getloadavg()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"wrote {args.out}")
+        results["load_average_end"] = os.getloadavg()
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=2) + "\n")  # after each config: keep it
+        print(f"wrote {args.out}", flush=True)
 
 
 if __name__ == "__main__":

@@ -142,6 +142,13 @@ def test_bad_padding_mask(model: MaskGmt) -> None:
             "prompt_mask: got a prompt_mask without a prompt",
         ),
         (dict(negative_texts=["x"]), r"negative_texts: expected one caption per clip \(2\), got 1"),
+        (
+            dict(cfg_levels=K + 1),
+            rf"cfg_levels: expected None .* an int in \[0, {K}\].*got {K + 1}",
+        ),
+        (dict(cfg_levels=True), r"cfg_levels: expected None .*got True"),
+        (dict(compute_dtype="bf16"), r"compute_dtype: expected None or a floating torch.dtype"),
+        (dict(compute_dtype=torch.long), r"compute_dtype: expected .*got torch.int64"),
     ],
 )
 def test_bad_generate_arguments(model: MaskGmt, kwargs: dict, match: str) -> None:

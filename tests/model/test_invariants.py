@@ -103,12 +103,14 @@ def test_running_input_sums_equal_full_embedding(model: MaskGmt) -> None:
             inputs.commit(q, codes[:, q])
 
 
-def _reference_generate(model: MaskGmt, emb, mask, uncond_emb, uncond_mask, scale: float):
+def _reference_generate(
+    model: MaskGmt, emb, mask, uncond_emb, uncond_mask, scale: float, cfg_levels: int = K
+):
     """Greedy, one step per level, with SEPARATE cond and uncond passes through `model.logits`."""
     codes = torch.zeros(emb.shape[0], K, T, dtype=torch.long)
     for q in range(K):
         cond = model.logits(codes, q, text_embeds=emb, text_mask=mask)
-        if scale == 1.0:
+        if scale == 1.0 or q >= cfg_levels:
             guided = cond
         else:
             uncond = model.logits(codes, q, text_embeds=uncond_emb, text_mask=uncond_mask)
@@ -122,11 +124,14 @@ def test_batched_cfg_equals_two_separate_passes(model: MaskGmt) -> None:
     null_mask = torch.zeros(2, 1, dtype=torch.bool)
     null_emb = torch.zeros(2, 1, emb.shape[-1])
     for scale in (1.0, 3.0):
-        made = model.generate(
-            text_embeds=emb, text_mask=mask, steps=1, temperature=0.0, cond_scale=scale
-        )
-        ref = _reference_generate(model, emb, mask, null_emb, null_mask, scale)
-        assert torch.equal(made, ref), scale
+        for cfg_levels in (None, 1, 2):  # None: every level guided; default 1: level 0 only
+            made = model.generate(
+                text_embeds=emb, text_mask=mask, steps=1, temperature=0.0, cond_scale=scale,
+                cfg_levels=cfg_levels,
+            )  # fmt: skip
+            guided = K if cfg_levels is None else cfg_levels
+            ref = _reference_generate(model, emb, mask, null_emb, null_mask, scale, guided)
+            assert torch.equal(made, ref), (scale, cfg_levels)
 
 
 def test_negative_prompt_replaces_unconditional_branch(model: MaskGmt) -> None:
@@ -134,9 +139,9 @@ def test_negative_prompt_replaces_unconditional_branch(model: MaskGmt) -> None:
     neg_emb, neg_mask = text_inputs(2, seed=5, length=3)
     made = model.generate(
         text_embeds=emb, text_mask=mask, negative_text_embeds=neg_emb, negative_text_mask=neg_mask,
-        steps=1, temperature=0.0, cond_scale=4.0,
+        steps=1, temperature=0.0, cond_scale=4.0, cfg_levels=2,
     )  # fmt: skip
-    assert torch.equal(made, _reference_generate(model, emb, mask, neg_emb, neg_mask, 4.0))
+    assert torch.equal(made, _reference_generate(model, emb, mask, neg_emb, neg_mask, 4.0, 2))
 
 
 def test_cfg_is_one_batched_forward_per_step(model: MaskGmt) -> None:
@@ -146,8 +151,11 @@ def test_cfg_is_one_batched_forward_per_step(model: MaskGmt) -> None:
     )
     emb, mask = text_inputs(3)
     try:
-        model.generate(text_embeds=emb, text_mask=mask, steps=(3, 2, 1, 1))
+        model.generate(text_embeds=emb, text_mask=mask, steps=(3, 2, 1, 1), cfg_levels=None)
         assert calls == [6] * 7  # cond + uncond stacked: batch 2B, one pass per step
+        calls.clear()
+        model.generate(text_embeds=emb, text_mask=mask, steps=(3, 2, 1, 1))
+        assert calls == [6] * 3 + [3] * 4  # default: only level 0 is guided
         calls.clear()
         model.generate(text_embeds=emb, text_mask=mask, steps=(3, 2, 1, 1), cond_scale=1.0)
         assert calls == [3] * 7  # no guidance: the unconditional half is skipped

@@ -74,10 +74,24 @@ class CodeBackbone(nn.Module):
     # ---- trunk -------------------------------------------------------------------------------
 
     def forward(
-        self, x: torch.Tensor, text: TextContext, frame_mask: torch.Tensor | None = None
+        self,
+        x: torch.Tensor,
+        text: TextContext,
+        frame_mask: torch.Tensor | None = None,
+        *,
+        queries: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """x[B, T, D] frame inputs, frame_mask[B, T] bool (True = real) -> hidden [B, T, D]."""
+        """x[B, T, D] frame inputs, frame_mask[B, T] bool (True = real) -> hidden [B, T, D].
+
+        queries[B, N] long: frames whose hidden states are wanted -> hidden [B, N, D]. Earlier
+        blocks still run on all T frames (they feed the last block's keys and values); the last
+        block's queries, cross-attention and feed-forward run on the N frames only.
+        """
         attn_mask = key_padding_mask(frame_mask)
-        for block, kv in zip(self.blocks, text.kv, strict=True):
-            x = block(x, frame_mask=attn_mask, text_kv=kv, text_mask=text.mask)
+        last = len(self.blocks) - 1
+        for i, (block, kv) in enumerate(zip(self.blocks, text.kv, strict=True)):
+            x = block(
+                x, frame_mask=attn_mask, text_kv=kv, text_mask=text.mask,
+                queries=queries if i == last else None,
+            )  # fmt: skip
         return self.out_norm(x)

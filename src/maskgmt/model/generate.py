@@ -1,4 +1,10 @@
-"""Level-by-level iterative decoding (`MaskGmt.generate`): one-batch CFG, cached text and inputs."""
+"""Level-by-level iterative decoding (`MaskGmt.generate`): one-batch CFG, cached text and inputs.
+
+Where the time goes: one transformer pass over T frames per step, so the work is few and cheap
+passes. Level 0 gets many steps and classifier-free guidance (a 2B batch); the residual levels,
+which the levels below largely determine, get two conditional-only steps (batch B). Each pass
+runs its last block and the output head only on the frames still masked.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +17,23 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from maskgmt.model import checks
-from maskgmt.model.layers import TextContext
+from maskgmt.model.layers import TextContext, take_frames
 from maskgmt.model.masking import masked_count_after_step, rank_lowest
 from maskgmt.model.sampling import filter_logits, guide, sample
 
 if TYPE_CHECKING:
     from maskgmt.model.maskgmt import MaskGmt
 
-LEVEL0_STEPS = 16  # level 0 carries most of the signal and starts from nothing
-UPPER_STEPS = 4  # residual levels are largely determined by the levels below
+# Level 0 starts from nothing and fixes what the music is: 16 iterations, as SoundStorm. A
+# residual level is largely determined by the levels below, but not wholly: on a synthetic
+# process whose residual tokens also depend on their neighbours (bench/bench_generate.py
+# --quality), one parallel pass per level loses most of that structure, while two passes (the
+# second revisits the least confident 70%) keep nearly all that four give. Cutting level 0 to 12
+# or 8 steps cost 0.18 or 0.42 nats per level-0 token there, so it stays at 16.
+LEVEL0_STEPS = 16
+UPPER_STEPS = 2
+CFG_LEVELS = 1  # guide level 0 only: it fixes what the music is; finer levels refine the sound
+PRUNE_QUERIES = True  # last block + head only on masked frames; False = full passes (ablations)
 
 
 def default_steps(num_levels: int) -> tuple[int, ...]:
@@ -34,6 +48,7 @@ class _Plan:
     steps: tuple[int, ...]
     cond_scale: float
     min_cond_scale: float | None
+    cfg_levels: int  # levels below this one are guided; the rest use the conditional logits
     temperature: float
     top_k: int | None
     top_p: float | None
@@ -42,9 +57,14 @@ class _Plan:
     @property
     def guided(self) -> bool:
         """Whether any step needs the unconditional branch (a scale other than 1)."""
-        return self.cond_scale != 1.0 or (
+        scaled = self.cond_scale != 1.0 or (
             self.min_cond_scale is not None and self.min_cond_scale != 1.0
         )
+        return scaled and self.cfg_levels > 0
+
+    def guided_at(self, level: int) -> bool:
+        """Whether decoding `level` runs the unconditional branch too (a 2B batch)."""
+        return self.guided and level < self.cfg_levels
 
     def scale_at(self, step: int, num_steps: int) -> float:
         """CFG scale at `step`: constant, or linear from cond_scale to min_cond_scale (MAGNeT)."""
@@ -80,6 +100,8 @@ def generate(
     use_token_critic: bool | None = None,
     generator: torch.Generator | None = None,
     progress: bool = False,
+    cfg_levels: int | None = CFG_LEVELS,
+    compute_dtype: torch.dtype | None = None,
 ) -> torch.Tensor:
     """Generate codes[B, K, T] long in [0, V): level 0 from all-masked, then each level above.
 
@@ -88,11 +110,13 @@ def generate(
     texts: B captions (or text_embeds[B, L, text_dim] + text_mask[B, L] bool); with neither the
       clips are unconditional (B from `prompt`, else 1).
     num_frames: T <= seq_len; default: prompt_mask's T if given, else seq_len.
-    steps: decoding iterations per level (K ints, or one int for all); default 16 for level 0 and
-      4 for each upper level. Each iteration is one transformer forward pass (plus one critic pass
-      when re-masking by critic, except on a level's last iteration).
+    steps: decoding iterations per level (K ints, or one int for all); default `default_steps(K)`:
+      16 for level 0 and 2 for each level above. Each iteration is one transformer
+      forward pass (plus one critic pass when re-masking by critic, except on a level's last one).
     cond_scale: CFG scale; 1 uses the conditional logits alone (and skips the unconditional half).
       min_cond_scale: anneal linearly from cond_scale (first step) to it (last step) per level.
+    cfg_levels: guide only the lowest `cfg_levels` levels (default 1: level 0); the levels above
+      use the conditional logits alone, at half the batch. None guides every level.
     temperature: sampling temperature, annealed linearly to 0 over each level's steps; 0 = greedy.
       top_k / top_p filter the logits. The least confident sampled tokens are re-masked.
     negative_texts (or negative_text_embeds + negative_text_mask): replace the unconditional branch.
@@ -101,6 +125,9 @@ def generate(
     use_token_critic: re-mask by critic score instead of confidence; default: if the model has one.
     generator: a torch.Generator on the model's device; the same seed gives identical codes.
     progress: show a tqdm bar over the decoding steps.
+    compute_dtype: run the transformer (and critic) passes under autocast to this dtype, e.g.
+      torch.bfloat16 on a CPU with AVX512-BF16 or AMX (about 2x faster there) or on a GPU;
+      sampling stays float32. None: the model's own dtype (bit-exact with `MaskGmt.logits`).
     """
     tc = model.transformer.config
     k_levels, mask_id = tc.n_q, tc.mask_id
@@ -108,8 +135,10 @@ def generate(
 
     # ---- check arguments -------------------------------------------------------------------------
     plan = _check_plan(
-        model, steps, cond_scale, min_cond_scale, temperature, top_k, top_p, use_token_critic
-    )
+        model, steps, cond_scale, min_cond_scale, cfg_levels, temperature, top_k, top_p,
+        use_token_critic,
+    )  # fmt: skip
+    autocast = _autocast(compute_dtype, device, model.transformer.head_bias.dtype)
     if prompt is not None:
         checks.check_codes_shape("prompt", prompt, tc)
     if prompt_mask is not None:
@@ -156,26 +185,47 @@ def generate(
         fixed[..., :tp] = given
         codes[..., :tp] = torch.where(given, prompt, codes[..., :tp])
 
+    negative = None
+    if plan.guided and (negative_texts is not None or negative_text_embeds is not None):
+        negative = model.encode_text(
+            negative_texts, negative_text_embeds, negative_text_mask, batch=batch,
+            names=("negative_texts", "negative_text_embeds", "negative_text_mask"),
+        )  # fmt: skip
+    with autocast:  # after text encoding: the encoder keeps its own precision
+        return _decode(model, plan, codes, fixed, (emb, tmask), negative, generator, progress)
+
+
+def _decode(
+    model: MaskGmt,
+    plan: _Plan,
+    codes: torch.Tensor,
+    fixed: torch.Tensor,
+    text_in: tuple[torch.Tensor, torch.Tensor],
+    negative: tuple[torch.Tensor, torch.Tensor] | None,
+    generator: torch.Generator | None,
+    progress: bool,
+) -> torch.Tensor:
+    """Fill codes[B, K, T] level by level, keeping prompt tokens where fixed[B, K, T] -> codes.
+
+    text_in: (emb[B, L, text_dim], mask[B, L]); negative: the same for the unconditional
+    branch, or None for the learned null text.
+    """
+    batch, k_levels, t = codes.shape
+    emb, tmask = text_in
     # ---- text: keys/values once per call ---------------------------------------------------
     if plan.guided:
-        if negative_texts is not None or negative_text_embeds is not None:
-            neg_emb, neg_mask = model.encode_text(
-                negative_texts, negative_text_embeds, negative_text_mask, batch=batch,
-                names=("negative_texts", "negative_text_embeds", "negative_text_mask"),
-            )  # fmt: skip
-        else:
-            neg_emb, neg_mask = emb[:, :1] * 0, tmask[:, :1] & False  # null text only
+        # Without negative texts the unconditional branch sees only the learned null token.
+        neg_emb, neg_mask = negative or (emb[:, :1] * 0, tmask[:, :1] & False)
         both_emb, both_mask = _stack_padded(emb, tmask, neg_emb, neg_mask)
-        text = model.transformer.backbone.text_context(
-            both_emb, both_mask
-        )  # (2B, ...): cond, uncond
+        guided_text = model.transformer.backbone.text_context(both_emb, both_mask)  # cond, uncond
+        cond_text = _first(guided_text, batch)  # a view: no second encoding for unguided levels
     else:
-        text = model.transformer.backbone.text_context(emb, tmask)
+        guided_text = cond_text = model.transformer.backbone.text_context(emb, tmask)
     critic_text = None
     if plan.use_critic and model.token_critic is not None:
         critic_text = model.token_critic.backbone.text_context(emb, tmask)
     elif plan.use_critic:
-        critic_text = _first(text, batch)  # self-critic: the transformer's conditional half
+        critic_text = cond_text  # self-critic: the transformer's conditional half
 
     # ---- decode level by level -------------------------------------------------------------------
     runner = _LevelInputs(model, codes, t)
@@ -188,7 +238,7 @@ def generate(
             level,
             codes[:, level],
             fixed[:, level],
-            text,
+            guided_text if plan.guided_at(level) else cond_text,
             critic_text,
             generator,
         )
@@ -209,45 +259,85 @@ def _decode_level(
     critic_text: TextContext | None,
     generator: torch.Generator | None,
 ) -> torch.Tensor:
-    """Unmask one level over plan.steps[level] iterations -> codes [B, T] of that level."""
+    """Unmask one level over plan.steps[level] iterations -> codes [B, T] of that level.
+
+    `text` is the 2B (cond, uncond) context on guided levels, else the B conditional one.
+    """
     backbone = model.transformer.backbone
     mask_id = model.transformer.config.mask_id
     num_steps = plan.steps[level]
+    guided = plan.guided_at(level)
     free = ~fixed  # (B, T): what this call decides
     num_free = free.sum(dim=-1)
     base = inputs.base(level)  # (B, T, D): everything but this level's own embedding is constant
     for step in range(num_steps):
         masked = current == mask_id  # (B, T); fixed tokens are never the mask id
-        if not bool(masked.any()):
+        num_masked = masked.sum(dim=-1)
+        if not bool(num_masked.any()):
             break  # all decided early (fewer free tokens than steps, or all given): no more passes
+        # Only masked frames need logits: put them first in each row and keep the longest row's
+        # count; shorter rows then carry a few decided frames (computed, never used).
+        frames = masked_first(masked, int(num_masked.max()))  # (B, N)
+        at_masked = masked.gather(1, frames)  # (B, N)
         x = base + backbone.embed_level(current, level)
-        if plan.guided:
-            h = backbone(torch.cat([x, x]), text)  # cond and uncond in ONE forward pass
-            cond, uncond = model.transformer.level_logits(h, level).float().chunk(2)
+        if guided:  # cond and uncond in ONE forward pass
+            both = _logits_at(model, x.repeat(2, 1, 1), frames.repeat(2, 1), text, level)
+            cond, uncond = both.chunk(2)
             logits = guide(cond, uncond, plan.scale_at(step, num_steps))
         else:
-            logits = model.transformer.level_logits(backbone(x, text), level).float()
+            logits = _logits_at(model, x, frames, text, level)
         tau = plan.temperature_at(step, num_steps)
         sampled = sample(
             filter_logits(logits, top_k=plan.top_k, top_p=plan.top_p),
             temperature=tau,
             generator=generator,
-        )
-        filled = torch.where(masked, sampled, current)
-        left = masked_count_after_step(num_free, masked.sum(dim=-1), step, num_steps)
+        )  # (B, N)
+        decided = torch.where(at_masked, sampled, current.gather(1, frames))
+        filled = current.scatter(1, frames, decided)
+        left = masked_count_after_step(num_free, num_masked, step, num_steps)
         if not bool(left.any()):
             current = filled
             continue  # nothing to re-mask: skip scoring (always so on a level's last step)
         if plan.use_critic:
             # Critic mode may revise any token this call decided (Token-Critic, Lezama et al.).
             keep_score = -inputs.critic_logits(level, filled, critic_text)
-            candidates = free
+            keep_score = keep_score.float().masked_fill(~free, float("inf"))  # (B, T)
+            remask = rank_lowest(keep_score, left)
         else:
             keep_score = F.log_softmax(logits, dim=-1).gather(-1, sampled[..., None])[..., 0]
-            candidates = masked
-        keep_score = keep_score.masked_fill(~candidates, float("inf"))
-        current = filled.masked_fill(rank_lowest(keep_score, left), mask_id)
+            keep_score = keep_score.masked_fill(~at_masked, float("inf"))  # (B, N)
+            remask = torch.zeros_like(masked).scatter(1, frames, rank_lowest(keep_score, left))
+        current = filled.masked_fill(remask, mask_id)
     return current
+
+
+def masked_first(masked: torch.Tensor, count: int) -> torch.Tensor:
+    """masked[B, T] bool -> frames[B, count] long: each row's masked frames in order, then others.
+
+    count >= every row's masked count; count = T gives all frames in order.
+    """
+    if count == masked.shape[1]:
+        return torch.arange(count, device=masked.device).expand(masked.shape[0], count)
+    order = torch.argsort((~masked).to(torch.uint8), dim=-1, stable=True)
+    return order[:, :count]
+
+
+def _logits_at(
+    model: MaskGmt, x: torch.Tensor, frames: torch.Tensor, text: TextContext, level: int
+) -> torch.Tensor:
+    """x[B, T, D] inputs -> float logits [B, N, V] of `level` at frames[B, N] (from masked_first).
+
+    With PRUNE_QUERIES the last block and the head run on those N frames only; otherwise the
+    full pass runs and is read at `frames` (the same numbers up to float rounding).
+    """
+    backbone = model.transformer.backbone
+    if frames.shape[1] == x.shape[1]:
+        hidden = backbone(x, text)  # all frames in order (masked_first): nothing to prune
+    elif PRUNE_QUERIES:
+        hidden = backbone(x, text, queries=frames)
+    else:
+        hidden = take_frames(backbone(x, text), frames)
+    return model.transformer.level_logits(hidden, level).float()
 
 
 class _LevelInputs:
@@ -307,6 +397,7 @@ def _check_plan(
     steps: int | Sequence[int] | None,
     cond_scale: float,
     min_cond_scale: float | None,
+    cfg_levels: int | None,
     temperature: float,
     top_k: int | None,
     top_p: float | None,
@@ -317,6 +408,15 @@ def _check_plan(
     cond_scale = checks.check_number("cond_scale", cond_scale, low=0.0)
     if min_cond_scale is not None:
         min_cond_scale = checks.check_number("min_cond_scale", min_cond_scale, low=0.0)
+    if cfg_levels is None:
+        cfg_levels = k_levels
+    elif not (isinstance(cfg_levels, int) and not isinstance(cfg_levels, bool)) or not (
+        0 <= cfg_levels <= k_levels
+    ):
+        raise ValueError(
+            f"cfg_levels: expected None (guide every level) or an int in [0, {k_levels}] "
+            f"(how many of the lowest levels to guide), got {cfg_levels!r}"
+        )
     temperature = checks.check_number("temperature", temperature, low=0.0)
     if top_k is not None and not (
         isinstance(top_k, int) and not isinstance(top_k, bool) and top_k >= 1
@@ -333,16 +433,30 @@ def _check_plan(
             "or pass use_token_critic=False"
         )
     return _Plan(
-        steps=steps, cond_scale=cond_scale, min_cond_scale=min_cond_scale, temperature=temperature,
-        top_k=top_k, top_p=top_p, use_critic=bool(use_token_critic),
+        steps=steps, cond_scale=cond_scale, min_cond_scale=min_cond_scale, cfg_levels=cfg_levels,
+        temperature=temperature, top_k=top_k, top_p=top_p, use_critic=bool(use_token_critic),
     )  # fmt: skip
+
+
+def _autocast(
+    dtype: torch.dtype | None, device: torch.device, model_dtype: torch.dtype
+) -> torch.autocast:
+    """Autocast context for `compute_dtype` (disabled for None or the model's own dtype)."""
+    if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise ValueError(
+            f"compute_dtype: expected None or a floating torch.dtype such as torch.bfloat16, "
+            f"got {dtype!r}"
+        )
+    enabled = dtype is not None and dtype != model_dtype
+    return torch.autocast(device.type, dtype=dtype or model_dtype, enabled=enabled)
 
 
 def _unguided(plan: _Plan) -> _Plan:
     """Without text, cond and uncond logits coincide: skip the second half of the batch."""
     return _Plan(
-        steps=plan.steps, cond_scale=1.0, min_cond_scale=None, temperature=plan.temperature,
-        top_k=plan.top_k, top_p=plan.top_p, use_critic=plan.use_critic,
+        steps=plan.steps, cond_scale=1.0, min_cond_scale=None, cfg_levels=0,
+        temperature=plan.temperature, top_k=plan.top_k, top_p=plan.top_p,
+        use_critic=plan.use_critic,
     )  # fmt: skip
 
 

@@ -33,6 +33,12 @@ def key_padding_mask(keep: torch.Tensor | None) -> torch.Tensor | None:
     return keep[:, None, None, :]
 
 
+def take_frames(x: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+    """x[B, T, ...] and frames[B, N] long -> x at those frames [B, N, ...]."""
+    index = frames.view(*frames.shape, *([1] * (x.dim() - 2)))
+    return torch.take_along_dim(x, index, dim=1)
+
+
 class SelfAttention(nn.Module):
     """Bidirectional multi-head self-attention over frames."""
 
@@ -42,13 +48,27 @@ class SelfAttention(nn.Module):
         self.to_qkv = nn.Linear(dim, 3 * heads * dim_head, bias=False)
         self.to_out = nn.Linear(heads * dim_head, dim, bias=False)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        """x[B, T, D], mask [B, 1, 1, T] or None -> [B, T, D]."""
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor | None, queries: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """x[B, T, D], mask [B, 1, 1, T] or None -> [B, T, D].
+
+        queries[B, N] long: only these frames ask (keys/values still come from all T) -> [B, N, D].
+        """
         b, t, _ = x.shape
-        qkv = self.to_qkv(x).view(b, t, 3, self.heads, self.dim_head)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each (B, H, T, dh)
+        if queries is None:
+            qkv = self.to_qkv(x).view(b, t, 3, self.heads, self.dim_head)
+            q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each (B, H, T, dh)
+        else:
+            inner = self.heads * self.dim_head
+            weight = self.to_qkv.weight  # rows: q, then k, then v; slices are views, not copies
+            kv = F.linear(x, weight[inner:]).view(b, t, 2, self.heads, self.dim_head)
+            k, v = kv.permute(2, 0, 3, 1, 4)  # each (B, H, T, dh)
+            n = queries.shape[1]
+            q = F.linear(take_frames(x, queries), weight[:inner])
+            q = q.view(b, n, self.heads, self.dim_head).transpose(1, 2)  # (B, H, N, dh)
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-        return self.to_out(out.transpose(1, 2).reshape(b, t, -1))
+        return self.to_out(out.transpose(1, 2).reshape(b, q.shape[2], -1))
 
 
 class CrossAttention(nn.Module):
@@ -116,8 +136,14 @@ class Block(nn.Module):
         frame_mask: torch.Tensor | None,
         text_kv: tuple[torch.Tensor, torch.Tensor],
         text_mask: torch.Tensor | None,
+        queries: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """x[B, T, D] -> [B, T, D]; frame_mask [B, 1, 1, T], text_mask [B, 1, 1, 1 + L] or None."""
-        x = x + self.self_attn(self.self_norm(x), frame_mask)
+        """x[B, T, D] -> [B, T, D]; frame_mask [B, 1, 1, T], text_mask [B, 1, 1, 1 + L] or None.
+
+        queries[B, N] long: compute only these frames' outputs -> [B, N, D]. Everything after
+        self-attention is per frame, so a last block needs to run it only where logits are read.
+        """
+        attended = self.self_attn(self.self_norm(x), frame_mask, queries)
+        x = (x if queries is None else take_frames(x, queries)) + attended
         x = x + self.cross_attn(self.cross_norm(x), text_kv, text_mask)
         return x + self.ff(self.ff_norm(x))
