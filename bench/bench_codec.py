@@ -1,7 +1,7 @@
 """Benchmark the SpectralCodec: fit time, encode/decode speed, quality per number of levels.
 
-Renders instrument melodies with FluidSynth (or synthesizes harmonic tones when FluidSynth is
-missing), fits on the training part, measures on held-out melodies, and writes JSON:
+Renders instrument melodies with FluidSynth, fits on the training part, measures on held-out
+melodies, and writes JSON:
 
     python bench/bench_codec.py                      # -> bench/results/codec.json
     python bench/bench_codec.py --audio corpus.jsonl # your own audio (first 20% held out)
@@ -15,10 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import shutil
-import struct
-import subprocess
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,9 +23,10 @@ import torch
 
 from maskgmt.audio import list_audio_files, read_audio, resample
 from maskgmt.codecs import EncodecCodec, SpectralCodec, SpectralCodecConfig
+from maskgmt.data.corpus import Renderer, find_soundfont
+from maskgmt.data.corpus.midi import MidiNote, midi_file_bytes
 
 SR = 24_000
-SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 # GM programs: piano, violin, nylon guitar, flute, organ, trumpet, cello, marimba.
 PROGRAMS = [0, 40, 24, 73, 19, 56, 42, 12]
 
@@ -48,59 +45,28 @@ def melody(rng: np.random.Generator, seconds: float) -> list[tuple[int, float, f
     return notes
 
 
-def write_midi(path: Path, notes, program: int) -> None:
-    def varlen(v: int) -> bytes:
-        out = [v & 0x7F]
-        v >>= 7
-        while v:
-            out.append(0x80 | (v & 0x7F))
-            v >>= 7
-        return bytes(reversed(out))
-
-    events = sorted(
-        [(round(s * 960), 0x90, p, 90) for p, s, _ in notes]
-        + [(round((s + d) * 960), 0x80, p, 0) for p, s, d in notes],
-        key=lambda e: (e[0], e[1] == 0x90),
-    )
-    track = bytearray(
-        b"\x00\xff\x51\x03" + (500_000).to_bytes(3, "big") + bytes([0, 0xC0, program])
-    )
-    now = 0
-    for tick, status, pitch, vel in events:
-        track += varlen(tick - now) + bytes([status, pitch, vel])
-        now = tick
-    track += b"\x00\xff\x2f\x00"
-    header = b"MThd" + struct.pack(">IHHH", 6, 0, 1, 480)
-    path.write_bytes(header + b"MTrk" + struct.pack(">I", len(track)) + bytes(track))
-
-
-def render(notes, program: int, seconds: float, workdir: Path) -> torch.Tensor:
-    """-> wav[1, S] at 24 kHz."""
-    if shutil.which("fluidsynth") is None or not SOUNDFONT.exists():
-        t = np.arange(int(seconds * SR)) / SR
-        out = np.zeros_like(t)
-        for pitch, start, dur in notes:
-            f0, on = 440.0 * 2 ** ((pitch - 69) / 12), (t >= start) & (t < start + dur)
-            local = t[on] - start
-            for h in range(1, 8):
-                out[on] += np.exp(-3 * local) * np.sin(2 * np.pi * f0 * h * local) / h
-        return torch.from_numpy((0.2 * out / np.abs(out).max()).astype(np.float32))[None]
-    mid, wav_path = workdir / "x.mid", workdir / "x.wav"
-    write_midi(mid, notes, program)
-    cmd = ["fluidsynth", "-ni", "-q", "-g", "0.8", "-r", str(SR), "-F", str(wav_path)]
-    subprocess.run([*cmd, str(SOUNDFONT), str(mid)], check=True, capture_output=True)
-    wav, sr = read_audio(wav_path)
-    return resample(wav.mean(0, keepdim=True), sr, SR)[:, : int(seconds * SR)]
+def render(notes, program: int, seconds: float, renderer: Renderer) -> torch.Tensor:
+    """(pitch, start_s, duration_s) notes on GM `program` -> wav[1, S] at 24 kHz, rendered by the
+    corpus builder's MIDI writer and FluidSynth renderer (which say what to install if missing)."""
+    beats = 2.0  # 120 bpm: two quarter notes per second
+    midi = midi_file_bytes(
+        [MidiNote(onset=t * beats, duration=d * beats, pitch=p, velocity=90, channel=0)
+         for p, t, d in notes],
+        bpm=120.0, programs={0: program}, end=seconds * beats,
+    )  # fmt: skip
+    wav = renderer.synthesize(midi, seconds=seconds)
+    return torch.from_numpy((0.8 * wav / max(1e-9, float(np.abs(wav).max()))).astype(np.float32))[
+        None
+    ]
 
 
 def rendered_clips(total_seconds: float, clip_seconds: float, seed: int) -> list[torch.Tensor]:
     rng = np.random.default_rng(seed)
-    clips = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for i in range(max(1, round(total_seconds / clip_seconds))):
-            program = PROGRAMS[i % len(PROGRAMS)]
-            clips.append(render(melody(rng, clip_seconds), program, clip_seconds, Path(tmp)))
-    return clips
+    renderer = Renderer(soundfont=find_soundfont(None), sample_rate=SR)
+    return [
+        render(melody(rng, clip_seconds), PROGRAMS[i % len(PROGRAMS)], clip_seconds, renderer)
+        for i in range(max(1, round(total_seconds / clip_seconds)))
+    ]
 
 
 def file_clips(source: str) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
