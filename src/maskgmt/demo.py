@@ -14,6 +14,7 @@ from maskgmt.data.cache import read_info
 from maskgmt.data.corpus import build_corpus
 from maskgmt.data.manifest import read_manifest
 from maskgmt.data.prepare import prepare_cache
+from maskgmt.eval.evaluate import EvalConfig, evaluate_model, load_or_train_classifier
 from maskgmt.pipeline import TextToMusic
 from maskgmt.train.config import get_preset
 from maskgmt.train.loop import train
@@ -32,6 +33,7 @@ class DemoConfig:
     preset: str = "tiny"
     samples: int = 4  # held-out captions to generate audio for
     sample_seconds: float | None = None  # length of each generated clip (default: `seconds`)
+    eval_clips: int = 24  # held-out clips to score with `maskgmt eval` (0 skips it)
     codebook_size: int = 256  # V of the fitted codec: fewer codes are learnable in minutes
     seed: int = 0
     workers: int | None = None  # corpus render processes (default: all cores)
@@ -56,6 +58,7 @@ class DemoReport:
     train: dict = field(default_factory=dict)
     samples: list[dict] = field(default_factory=list)
     generation: dict = field(default_factory=dict)
+    evaluation: dict = field(default_factory=dict)
 
 
 def _stage(report: DemoReport, name: str, t0: float) -> None:
@@ -163,6 +166,23 @@ def run_demo(cfg: DemoConfig) -> DemoReport:
         "real_time_factor": round(timings.real_time_factor * len(texts), 2),
     }
     _stage(report, "generate", t0)
+
+    if cfg.eval_clips:
+        t0 = time.perf_counter()
+        eval_dir = out / "eval"
+        test = corpus.manifest("test")
+        classifier = load_or_train_classifier(
+            test, train_split=corpus.manifest("train"), save_to=eval_dir / "instrument_classifier",
+            progress=cfg.progress,
+        )  # fmt: skip
+        metrics = evaluate_model(
+            pipe, test, out_dir=eval_dir, classifier=classifier,
+            config=EvalConfig(seed=cfg.seed, seconds=seconds, limit=cfg.eval_clips,
+                              progress=cfg.progress),
+        )  # fmt: skip
+        report.evaluation = {"report": str((eval_dir / "report.md").relative_to(out)),
+                             "accuracy": metrics.get("accuracy", {})}  # fmt: skip
+        _stage(report, "evaluate", t0)
     _write_report(out, report)
     return report
 
@@ -175,7 +195,8 @@ def _write_report(out: Path, report: DemoReport) -> None:
     lines += [
         "",
         f"Trained {tr['steps']} steps in {tr['seconds']} s; "
-        f"last train loss per level {tr['train_loss']}, validation {tr['val_loss']}.",
+        f"last train loss per level {_rounded(tr['train_loss'])}, "
+        f"validation {_rounded(tr['val_loss'])}.",
         "",
     ]
     g = report.generation
@@ -190,4 +211,21 @@ def _write_report(out: Path, report: DemoReport) -> None:
         f"| {i} | {s['text']} | [{s['wav']}]({s['wav']}) | ![]({s['png']}) |"
         for i, s in enumerate(report.samples)
     ]
+    if report.evaluation:
+        lines += ["", "## Does the music follow the text?", ""]
+        lines += _first_table((out / report.evaluation["report"]).read_text())
+        lines += ["", f"Full evaluation: [{report.evaluation['report']}]"
+                  f"({report.evaluation['report']})."]  # fmt: skip
     (out / "report.md").write_text("\n".join(lines) + "\n")
+
+
+def _first_table(markdown: str) -> list[str]:
+    """The first markdown table of a document (its consecutive `|` lines)."""
+    lines = markdown.splitlines()
+    start = next((i for i, ln in enumerate(lines) if ln.startswith("|")), len(lines))
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
+    return lines[start:end]
+
+
+def _rounded(values: list) -> list:
+    return [None if v is None else round(v, 3) for v in values]

@@ -21,6 +21,9 @@ def demo(
     codebook_size: int = typer.Option(
         256, help="Codes per level of the fitted codec (EnCodec has 1024; fewer learn faster)."
     ),
+    eval_clips: int = typer.Option(
+        24, help="Held-out clips to score with `maskgmt eval` (0: skip)."
+    ),
     seed: int = typer.Option(0, help="Seed for the corpus, training and sampling."),
     workers: int = typer.Option(None, help="Render processes (default: all cores)."),
 ) -> None:
@@ -37,6 +40,7 @@ def demo(
         preset=preset,
         seed=seed,
         codebook_size=codebook_size,
+        eval_clips=eval_clips,
         workers=workers,
     )
     report = run_demo(cfg)
