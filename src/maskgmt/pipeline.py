@@ -165,9 +165,14 @@ class TextToMusic:
 
         codes = torch.empty(b, k, 0, dtype=torch.long, device=self.device)
         if prompt_codes is not None:
-            if prompt_codes.dim() != 3 or prompt_codes.shape[1] != k:
+            if (
+                prompt_codes.dim() != 3
+                or prompt_codes.shape[1] != k
+                or (prompt_codes.shape[0] not in (1, b))
+            ):
                 raise ValueError(
-                    f"prompt_codes: expected [B, K={k}, T], got shape {tuple(prompt_codes.shape)}"
+                    f"prompt_codes: expected [B={b} or 1, K={k}, T], "
+                    f"got shape {tuple(prompt_codes.shape)}"
                 )
             if prompt_codes.shape[-1] >= total:
                 raise ValueError(
@@ -182,8 +187,10 @@ class TextToMusic:
 
             bar = tqdm(total=total, initial=codes.shape[-1], unit="frame", desc="generating")
         while codes.shape[-1] < total:
-            keep = codes[..., -min(overlap if windows else window - 1, codes.shape[-1]) :]
-            # the window: the frames kept as a prompt, then as many new frames as fit
+            # the window: the last frames made so far (the whole prompt at first, the overlap
+            # afterwards) as a fixed prompt, then as many new frames as fit
+            context = min(overlap if windows else window - 1, codes.shape[-1])
+            keep = codes[..., codes.shape[-1] - context :]
             n_new = min(window - keep.shape[-1], total - codes.shape[-1])
             n = keep.shape[-1] + n_new
             prompt = torch.zeros(b, k, n, dtype=torch.long, device=self.device)

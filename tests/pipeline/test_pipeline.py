@@ -91,6 +91,8 @@ def test_bad_requests_name_the_argument(pipe: TextToMusic, model_dir: Path) -> N
         pipe.generate_codes(["x"], seconds=0.2, prompt_codes=torch.zeros(1, 2, 30).long())
     with pytest.raises(ValueError, match="prompt_codes"):
         pipe.generate_codes(["x"], seconds=1.0, prompt_codes=torch.zeros(1, 3, 5).long())
+    with pytest.raises(ValueError, match="prompt_codes"):
+        pipe.generate_codes(["x", "y"], seconds=1.0, prompt_codes=torch.zeros(3, 2, 5).long())
     with pytest.raises(FileNotFoundError, match="config.json"):
         TextToMusic.from_pretrained(model_dir / "nowhere")
 
