@@ -1,4 +1,4 @@
-"""The end-to-end demo: corpus -> codec -> token cache -> training -> generated audio + report."""
+"""The end-to-end demo: corpus, codec, token cache, training, audio, evaluation, report."""
 
 from __future__ import annotations
 
