@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from maskgmt.cli import codec, corpus, data, demo, eval, generate, train  # noqa: F401  (registers)
+from maskgmt.cli import codec, corpus, data, demo, eval, generate, serve, train  # noqa: F401  (registers)
 from maskgmt.cli.app import app
 
 
