@@ -13,8 +13,9 @@ class CodeBackbone(nn.Module):
     """Embeds codes[B, K, T] as ONE vector per frame and runs the blocks over T frames.
 
     A frame's input is the sum over levels of a per-level embedding (V + 1 rows; row V is the
-    mask id), plus a learned position and an embedding of the level being predicted. Attention
-    therefore costs O(T^2), not O((K*T)^2).
+    mask id), plus a learned position and an embedding of the level being predicted;
+    self-attention adds rotary relative positions. Attention therefore costs O(T^2), not
+    O((K*T)^2).
     """
 
     def __init__(self, config: BackboneConfig) -> None:

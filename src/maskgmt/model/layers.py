@@ -39,14 +39,46 @@ def take_frames(x: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
     return torch.take_along_dim(x, index, dim=1)
 
 
+def rotary_tables(num_frames: int, dim_head: int, *, device, dtype) -> torch.Tensor:
+    """Rotary position tables for frames 0..T-1 -> [2, T, dh/2] (cos, sin).
+
+    Self-attention scores then depend on the offset between two frames, not on where they sit:
+    codec frames mostly continue their neighbours, and relative positions let every level
+    (level 0 above all, which sees no lower level at its own frame) learn that from the first
+    steps instead of rediscovering it at each absolute position.
+    """
+    exponent = torch.arange(0, dim_head, 2, device=device, dtype=torch.float32) / dim_head
+    inv = 1.0 / (10_000**exponent)
+    angles = torch.arange(num_frames, device=device, dtype=torch.float32)[:, None] * inv[None]
+    return torch.stack([angles.cos(), angles.sin()]).to(dtype)
+
+
+def rotate(x: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+    """x[B, H, N, dh] rotated by table[2, B or 1, N, dh/2] (channel pairs as complex numbers)."""
+    cos, sin = table[0][:, None], table[1][:, None]  # (B or 1, 1, N, dh/2)
+    x1, x2 = x[..., 0::2], x[..., 1::2]
+    return torch.stack([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1).flatten(-2)
+
+
 class SelfAttention(nn.Module):
-    """Bidirectional multi-head self-attention over frames."""
+    """Bidirectional multi-head self-attention over frames, with rotary relative positions."""
 
     def __init__(self, *, dim: int, heads: int, dim_head: int) -> None:
         super().__init__()
         self.heads, self.dim_head = heads, dim_head
         self.to_qkv = nn.Linear(dim, 3 * heads * dim_head, bias=False)
         self.to_out = nn.Linear(heads * dim_head, dim, bias=False)
+        self._tables: dict[tuple, torch.Tensor] = {}  # rotary tables, reused across steps
+
+    def _rotary(self, t: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+        # Keyed by inference mode too: a table made under torch.inference_mode cannot take part
+        # in a training step's backward pass.
+        key = (t, device, dtype, torch.is_inference_mode_enabled())
+        if key not in self._tables:
+            if len(self._tables) > 8:
+                self._tables.clear()
+            self._tables[key] = rotary_tables(t, self.dim_head, device=device, dtype=dtype)
+        return self._tables[key]
 
     def forward(
         self, x: torch.Tensor, mask: torch.Tensor | None, queries: torch.Tensor | None = None
@@ -67,6 +99,10 @@ class SelfAttention(nn.Module):
             n = queries.shape[1]
             q = F.linear(take_frames(x, queries), weight[:inner])
             q = q.view(b, n, self.heads, self.dim_head).transpose(1, 2)  # (B, H, N, dh)
+        table = self._rotary(t, x.device, q.dtype)  # (2, T, dh/2)
+        k = rotate(k, table[:, None])
+        # queries: the table rows of the asked frames, (2, B, N, dh/2)
+        q = rotate(q, table[:, None] if queries is None else table[:, queries])
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         return self.to_out(out.transpose(1, 2).reshape(b, q.shape[2], -1))
 
