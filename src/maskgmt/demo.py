@@ -32,7 +32,7 @@ class DemoConfig:
     max_steps: int | None = None  # optional step cap (the preset's otherwise)
     preset: str = "tiny"
     samples: int = 4  # held-out captions to generate audio for
-    sample_seconds: float | None = None  # length of each generated clip (default: `seconds`)
+    sample_seconds: float | None = None  # generated length (default: one model window)
     eval_clips: int = 24  # held-out clips to score with `maskgmt eval` (0 skips it)
     codebook_size: int = 256  # V of the fitted codec: fewer codes are learnable in minutes
     seed: int = 0
@@ -142,7 +142,9 @@ def run_demo(cfg: DemoConfig) -> DemoReport:
     pipe = TextToMusic.from_pretrained(report.train["model_dir"], codec=codec)
     test_rows = read_manifest(corpus.manifest("test"))[: cfg.samples]
     texts = [r["text"] for r in test_rows]
-    seconds = cfg.sample_seconds or cfg.seconds
+    # One window by default: continuation windows of a minutes-old model drift into drones
+    # (docs/PERFORMANCE.md); `maskgmt generate --seconds` makes longer clips all the same.
+    seconds = cfg.sample_seconds or pipe.max_seconds_per_window
     wav = pipe.generate(texts, seconds=seconds, seed=cfg.seed)
     timings = pipe.last_timings
     samples_dir = out / "samples"

@@ -13,7 +13,7 @@ from maskgmt.cli.app import app
 def demo(
     out: Path = typer.Option(Path("demo"), "--out", "-o", help="Folder for everything it makes."),
     clips: int = typer.Option(320, help="Corpus clips to render."),
-    seconds: float = typer.Option(6.0, help="Length of each corpus clip and generated sample."),
+    seconds: float = typer.Option(6.0, help="Length of each corpus clip."),
     minutes: float = typer.Option(7.0, help="Training time budget in minutes."),
     max_steps: int = typer.Option(None, help="Optional cap on training steps."),
     samples: int = typer.Option(4, help="Held-out captions to generate audio for."),
