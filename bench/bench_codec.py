@@ -24,7 +24,6 @@ import torch
 from maskgmt.audio import list_audio_files, read_audio, resample
 from maskgmt.codecs import EncodecCodec, SpectralCodec, SpectralCodecConfig
 from maskgmt.data.corpus import Renderer, find_soundfont
-from maskgmt.data.corpus.midi import MidiNote, midi_file_bytes
 
 SR = 24_000
 # GM programs: piano, violin, nylon guitar, flute, organ, trumpet, cello, marimba.
@@ -45,26 +44,15 @@ def melody(rng: np.random.Generator, seconds: float) -> list[tuple[int, float, f
     return notes
 
 
-def render(notes, program: int, seconds: float, renderer: Renderer) -> torch.Tensor:
-    """(pitch, start_s, duration_s) notes on GM `program` -> wav[1, S] at 24 kHz, rendered by the
-    corpus builder's MIDI writer and FluidSynth renderer (which say what to install if missing)."""
-    beats = 2.0  # 120 bpm: two quarter notes per second
-    midi = midi_file_bytes(
-        [MidiNote(onset=t * beats, duration=d * beats, pitch=p, velocity=90, channel=0)
-         for p, t, d in notes],
-        bpm=120.0, programs={0: program}, end=seconds * beats,
-    )  # fmt: skip
-    wav = renderer.synthesize(midi, seconds=seconds)
-    return torch.from_numpy((0.8 * wav / max(1e-9, float(np.abs(wav).max()))).astype(np.float32))[
-        None
-    ]
-
-
 def rendered_clips(total_seconds: float, clip_seconds: float, seed: int) -> list[torch.Tensor]:
     rng = np.random.default_rng(seed)
     renderer = Renderer(soundfont=find_soundfont(None), sample_rate=SR)
     return [
-        render(melody(rng, clip_seconds), PROGRAMS[i % len(PROGRAMS)], clip_seconds, renderer)
+        torch.from_numpy(
+            renderer.synthesize_notes(
+                melody(rng, clip_seconds), program=PROGRAMS[i % len(PROGRAMS)], seconds=clip_seconds
+            )
+        )[None]
         for i in range(max(1, round(total_seconds / clip_seconds)))
     ]
 

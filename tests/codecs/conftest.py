@@ -9,28 +9,18 @@ import pytest
 import torch
 
 from maskgmt.data.corpus import Renderer, find_soundfont
-from maskgmt.data.corpus.midi import MidiNote, midi_file_bytes
 
 SAMPLE_RATE = 24_000
 
 
 def render(notes, *, program: int, seconds: float, workdir: Path) -> torch.Tensor:
-    """Render (pitch, start_s, duration_s) notes with FluidSynth and GM `program` through the
-    corpus's own MIDI writer and renderer -> wav[1, S] float32 at 24 kHz (peak 0.8).
-
-    FluidSynth and the SoundFont are required (the install script brings them): a missing one
-    fails the test rather than quietly testing something else."""
+    """Render (pitch, start_s, duration_s) notes with FluidSynth and GM `program` -> wav[1, S]
+    float32 at 24 kHz. FluidSynth and the SoundFont are required (the install script brings
+    them): a missing one fails the test rather than quietly testing something else."""
     del workdir  # the renderer works in its own temporary folder
-    beats = 2.0  # 120 bpm: two quarter notes per second
-    midi = midi_file_bytes(
-        [MidiNote(onset=t * beats, duration=d * beats, pitch=p, velocity=90, channel=0)
-         for p, t, d in notes],
-        bpm=120.0, programs={0: program}, end=seconds * beats,
-    )  # fmt: skip
     renderer = Renderer(soundfont=find_soundfont(None), sample_rate=SAMPLE_RATE)
-    wav = renderer.synthesize(midi, seconds=seconds)
-    wav = 0.8 * wav / max(1e-9, float(np.abs(wav).max()))
-    return torch.from_numpy(wav.astype(np.float32))[None]
+    wav = renderer.synthesize_notes(notes, program=program, seconds=seconds)
+    return torch.from_numpy(wav)[None]
 
 
 def melody(seed: int, *, seconds: float, low: int = 48, high: int = 84) -> list:

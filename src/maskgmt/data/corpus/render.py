@@ -156,6 +156,22 @@ class Renderer:
         wav[n - fade :] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
         return wav
 
+    def synthesize_notes(
+        self, notes: list[tuple[int, float, float]], *, program: int, seconds: float
+    ) -> np.ndarray:
+        """(MIDI pitch, start s, duration s) notes on GM `program` -> mono float32 wav[S] with
+        a peak of 0.8: quick test and benchmark material with no score behind it."""
+        from maskgmt.data.corpus.midi import MidiNote, midi_file_bytes
+
+        beats = 2.0  # at 120 bpm a second is two quarter notes
+        midi = midi_file_bytes(
+            [MidiNote(onset=t * beats, duration=d * beats, pitch=p, velocity=90, channel=0)
+             for p, t, d in notes],
+            bpm=120.0, programs={0: program}, end=seconds * beats,
+        )  # fmt: skip
+        wav = self.synthesize(midi, seconds=seconds)
+        return (0.8 * wav / max(1e-9, float(np.abs(wav).max()))).astype(np.float32)
+
     def render_to_file(self, midi: bytes, path: Path, *, seconds: float, rms_dbfs: float) -> None:
         """Render, normalise, write a 16-bit mono WAV atomically (a crash leaves no half file)."""
         import soundfile as sf
