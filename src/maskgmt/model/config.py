@@ -69,6 +69,7 @@ class MaskGmtConfig:
     critic_loss_weight: float = 1.0  # weight of the critic's BCE in the total loss
     level_weights: tuple[float, ...] | None = None  # chance of training each level; None = uniform
     span_len: int = 1  # masked span length in frames (1 = token masking; MAGNeT uses spans of 3)
+    prefix_prob: float = 0.0  # chance a sample sees a given prefix on all levels (continuation)
     text_encoder_name: str = "minilm"  # what the registered loader builds when `texts=` is used
 
     def __post_init__(self) -> None:
@@ -90,6 +91,9 @@ class MaskGmtConfig:
             _require(ok and sum(lw) > 0, "level_weights", "non-negative numbers, not all 0", lw)
             object.__setattr__(self, "level_weights", tuple(float(x) for x in lw))
         _positive_int("span_len", self.span_len)
+        p = self.prefix_prob
+        ok = isinstance(p, (int, float)) and not isinstance(p, bool) and 0.0 <= p <= 1.0
+        _require(ok, "prefix_prob", "a float in [0, 1]", p)
         name = self.text_encoder_name
         _require(isinstance(name, str) and bool(name), "text_encoder_name", "a non-empty str", name)
 

@@ -9,7 +9,7 @@ runs its last block and the output head only on the frames still masked.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import torch
@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from maskgmt.model import checks
 from maskgmt.model.layers import TextContext, take_frames
 from maskgmt.model.masking import masked_count_after_step, rank_lowest
-from maskgmt.model.sampling import filter_logits, guide, sample
+from maskgmt.model.sampling import filter_logits, guide, gumbel_noise, sample
 
 if TYPE_CHECKING:
     from maskgmt.model.maskgmt import MaskGmt
@@ -33,6 +33,10 @@ if TYPE_CHECKING:
 LEVEL0_STEPS = 16
 UPPER_STEPS = 2
 CFG_LEVELS = 1  # guide level 0 only: it fixes what the music is; finer levels refine the sound
+# Re-masking defaults: measured on held-out captions, see docs/QUALITY.md.
+CHOICE_TEMPERATURE = 0.0
+ANNEAL_TEMPERATURE = True
+REMASK_SPAN = 1
 PRUNE_QUERIES = True  # last block + head only on masked frames; False = full passes (ablations)
 
 
@@ -53,6 +57,9 @@ class _Plan:
     top_k: int | None
     top_p: float | None
     use_critic: bool
+    choice_temperature: float = 0.0  # Gumbel noise on the re-masking scores (MaskGIT), annealed
+    anneal_temperature: bool = True  # sampling temperature falls linearly to 0 over the steps
+    remask_span: int = 1  # re-mask whole spans of this many frames (MAGNeT); 1 = single tokens
 
     @property
     def guided(self) -> bool:
@@ -74,8 +81,14 @@ class _Plan:
         return self.cond_scale + (self.min_cond_scale - self.cond_scale) * frac
 
     def temperature_at(self, step: int, num_steps: int) -> float:
-        """Sampling temperature, annealed linearly towards 0 over the steps (MAGNeT)."""
+        """Sampling temperature: annealed linearly towards 0 over the steps (MAGNeT), or flat."""
+        if not self.anneal_temperature:
+            return self.temperature
         return self.temperature * (1.0 - step / num_steps)
+
+    def choice_temperature_at(self, step: int, num_steps: int) -> float:
+        """Scale of the re-masking noise after `step`: linear to 0 at the last step (MaskGIT)."""
+        return self.choice_temperature * (1.0 - (step + 1) / num_steps)
 
 
 @torch.inference_mode()
@@ -102,6 +115,9 @@ def generate(
     progress: bool = False,
     cfg_levels: int | None = CFG_LEVELS,
     compute_dtype: torch.dtype | None = None,
+    choice_temperature: float = CHOICE_TEMPERATURE,
+    anneal_temperature: bool = ANNEAL_TEMPERATURE,
+    remask_span: int = REMASK_SPAN,
 ) -> torch.Tensor:
     """Generate codes[B, K, T] long in [0, V): level 0 from all-masked, then each level above.
 
@@ -119,6 +135,11 @@ def generate(
       use the conditional logits alone, at half the batch. None guides every level.
     temperature: sampling temperature, annealed linearly to 0 over each level's steps; 0 = greedy.
       top_k / top_p filter the logits. The least confident sampled tokens are re-masked.
+    anneal_temperature: False keeps `temperature` flat over the steps instead.
+    choice_temperature: Gumbel noise of this scale is added to the re-masking scores (log-probs
+      or critic scores) and fades linearly to 0 by each level's last step (MaskGIT); 0 re-masks
+      by pure confidence, which commits held notes first and decodes drones.
+    remask_span: re-mask spans of this many frames instead of single tokens (MAGNeT).
     negative_texts (or negative_text_embeds + negative_text_mask): replace the unconditional branch.
     prompt: codes[B, K, T'] (T' <= T) held fixed and never re-masked; prompt_mask[B, K, T'] bool
       (True = given) selects which; without prompt_mask the whole prompt is a prefix to continue.
@@ -138,6 +159,7 @@ def generate(
         model, steps, cond_scale, min_cond_scale, cfg_levels, temperature, top_k, top_p,
         use_token_critic,
     )  # fmt: skip
+    plan = _check_remasking(plan, choice_temperature, anneal_temperature, remask_span)
     autocast = _autocast(compute_dtype, device, model.transformer.head_bias.dtype)
     if prompt is not None:
         checks.check_codes_shape("prompt", prompt, tc)
@@ -300,15 +322,65 @@ def _decode_level(
             continue  # nothing to re-mask: skip scoring (always so on a level's last step)
         if plan.use_critic:
             # Critic mode may revise any token this call decided (Token-Critic, Lezama et al.).
-            keep_score = -inputs.critic_logits(level, filled, critic_text)
-            keep_score = keep_score.float().masked_fill(~free, float("inf"))  # (B, T)
-            remask = rank_lowest(keep_score, left)
+            keep_score = -inputs.critic_logits(level, filled, critic_text).float()  # (B, T)
+            candidates = free
         else:
-            keep_score = F.log_softmax(logits, dim=-1).gather(-1, sampled[..., None])[..., 0]
-            keep_score = keep_score.masked_fill(~at_masked, float("inf"))  # (B, N)
-            remask = torch.zeros_like(masked).scatter(1, frames, rank_lowest(keep_score, left))
+            confidence = F.log_softmax(logits, dim=-1).gather(-1, sampled[..., None])[..., 0]
+            keep_score = torch.zeros_like(filled, dtype=torch.float32).scatter(
+                1, frames, confidence
+            )  # (B, T): log-prob of each token sampled at this step
+            candidates = masked
+        keep_score = _add_choice_noise(
+            keep_score, plan.choice_temperature_at(step, num_steps), generator
+        )
+        remask = remask_lowest(keep_score, candidates, left, span=plan.remask_span)
         current = filled.masked_fill(remask, mask_id)
     return current
+
+
+def _add_choice_noise(
+    scores: torch.Tensor, scale: float, generator: torch.Generator | None
+) -> torch.Tensor:
+    """scores[B, T] + scale * Gumbel noise: re-mask by a noisy confidence, not pure argmin.
+
+    Pure confidence order commits the most predictable tokens first (the previous frame's
+    code, held), and each step then leans on them more: the decoding collapses into held notes.
+    MaskGIT's "choice temperature" randomises that order early and fades out by the last step.
+    """
+    if scale <= 0.0:
+        return scores
+    noise = gumbel_noise(scores.shape, device=scores.device, generator=generator)
+    return scores + scale * noise
+
+
+def remask_lowest(
+    keep_score: torch.Tensor, candidates: torch.Tensor, counts: torch.Tensor, *, span: int = 1
+) -> torch.Tensor:
+    """Which tokens to mask again -> bool [B, T]: about counts[b] of the candidates[B, T] with
+    the lowest keep_score[B, T], never a non-candidate.
+
+    span > 1 re-masks whole spans of `span` frames on a fixed grid (MAGNeT): a span scores as its
+    least confident candidate, and spans are taken in score order until they cover counts[b]
+    candidates, but never all of them, so every step commits at least one token. A hidden span
+    cannot be filled by copying a committed neighbour frame by frame.
+    """
+    keep_score = keep_score.masked_fill(~candidates, float("inf"))
+    if span == 1:
+        return rank_lowest(keep_score, counts) & candidates
+    b, t = keep_score.shape
+    pad = (-t) % span
+    spans = F.pad(keep_score, (0, pad), value=float("inf")).view(b, -1, span)
+    per_span = F.pad(candidates, (0, pad)).view(b, -1, span).sum(-1)  # (B, S): candidates
+    score = spans.min(dim=-1).values  # (B, S)
+    order = score.argsort(dim=-1)
+    covered = per_span.gather(1, order).cumsum(-1)  # candidates covered by the first n spans
+    take = ((covered - per_span.gather(1, order)) < counts[:, None]).sum(-1)  # (B,)
+    total = candidates.sum(-1)
+    covers_all = covered.gather(1, (take - 1).clamp(min=0)[:, None])[:, 0] >= total
+    take = torch.where((take > 0) & covers_all, take - 1, take)
+    chosen = order.argsort(dim=-1) < take[:, None]  # (B, S)
+    frames = chosen[:, :, None].expand(b, chosen.shape[1], span).reshape(b, -1)[:, :t]
+    return frames & candidates & (counts[:, None] > 0)
 
 
 def masked_first(masked: torch.Tensor, count: int) -> torch.Tensor:
@@ -451,13 +523,26 @@ def _autocast(
     return torch.autocast(device.type, dtype=dtype or model_dtype, enabled=enabled)
 
 
+def _check_remasking(
+    plan: _Plan, choice_temperature: float, anneal_temperature: bool, remask_span: int
+) -> _Plan:
+    """`plan` with the checked re-masking options."""
+    choice_temperature = checks.check_number("choice_temperature", choice_temperature, low=0.0)
+    if not isinstance(anneal_temperature, bool):
+        raise ValueError(f"anneal_temperature: expected True or False, got {anneal_temperature!r}")
+    if not (
+        isinstance(remask_span, int) and not isinstance(remask_span, bool) and remask_span >= 1
+    ):
+        raise ValueError(f"remask_span: expected an int >= 1 (frames), got {remask_span!r}")
+    return replace(
+        plan, choice_temperature=choice_temperature, anneal_temperature=anneal_temperature,
+        remask_span=remask_span,
+    )  # fmt: skip
+
+
 def _unguided(plan: _Plan) -> _Plan:
     """Without text, cond and uncond logits coincide: skip the second half of the batch."""
-    return _Plan(
-        steps=plan.steps, cond_scale=1.0, min_cond_scale=None, cfg_levels=0,
-        temperature=plan.temperature, top_k=plan.top_k, top_p=plan.top_p,
-        use_critic=plan.use_critic,
-    )  # fmt: skip
+    return replace(plan, cond_scale=1.0, min_cond_scale=None, cfg_levels=0)
 
 
 def _batch_size(

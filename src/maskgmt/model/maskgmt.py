@@ -16,7 +16,7 @@ from maskgmt.model.critic import TokenCritic
 from maskgmt.model.generate import generate as _generate
 from maskgmt.model.layers import TextContext
 from maskgmt.model.loss import MaskGmtLoss
-from maskgmt.model.masking import sample_levels, sample_training_mask
+from maskgmt.model.masking import sample_levels, sample_prefix, sample_training_mask
 from maskgmt.model.persistence import load_pretrained, push_to_hub, save_pretrained
 from maskgmt.model.text_loader import load_registered_text_encoder
 from maskgmt.model.transformer import MaskGmtTransformer
@@ -41,6 +41,7 @@ class MaskGmt(nn.Module):
         text_encoder_name: str = "minilm",
         level_weights: Sequence[float] | None = None,
         span_len: int = 1,
+        prefix_prob: float = 0.0,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
@@ -54,6 +55,7 @@ class MaskGmt(nn.Module):
             critic_loss_weight=critic_loss_weight,
             level_weights=tuple(level_weights) if level_weights is not None else None,
             span_len=span_len,
+            prefix_prob=prefix_prob,
             text_encoder_name=text_encoder_name,
         )
         tc = transformer.config
@@ -220,9 +222,14 @@ class MaskGmt(nn.Module):
             level = sample_levels(b, self.level_weights, device=self.device, generator=generator)
         else:
             level = self._check_levels(levels, b)
+        given = None
         if token_mask is None:
+            if self.training and self.config.prefix_prob > 0:
+                given = sample_prefix(frame_mask, self.config.prefix_prob, generator=generator)
             hide = sample_training_mask(
-                frame_mask, span_len=self.config.span_len, generator=generator
+                frame_mask if given is None else frame_mask & ~given,
+                span_len=self.config.span_len,
+                generator=generator,
             )
         else:
             checks.check_bool_mask("token_mask", token_mask, (b, t), "True = hidden token")
@@ -231,7 +238,7 @@ class MaskGmt(nn.Module):
                 raise ValueError(
                     "token_mask: expected at least one hidden token on a real frame, got none"
                 )
-        inputs = self._hide(codes, level, hide, frame_mask)
+        inputs = self._hide(codes, level, hide, frame_mask, given)
 
         text = self.transformer.backbone.text_context(emb, tmask)
         h = self.transformer.hidden(inputs, level, text, frame_mask)  # (B, T, D)
@@ -336,13 +343,21 @@ class MaskGmt(nn.Module):
         return levels.to(self.device).long()
 
     def _hide(
-        self, codes: torch.Tensor, level: torch.Tensor, hide: torch.Tensor, frame_mask: torch.Tensor
+        self,
+        codes: torch.Tensor,
+        level: torch.Tensor,
+        hide: torch.Tensor,
+        frame_mask: torch.Tensor,
+        given: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """codes[B, K, T] -> model input: the mask id above level[B], on hide[B, T] of the level
-        itself, and on padded frames (frame_mask[B, T] False)."""
+        itself, and on padded frames (frame_mask[B, T] False). given[B, T] bool marks prompt
+        frames whose every level stays visible (the prefix of a continuation sample)."""
         k = codes.shape[1]
         k_idx = torch.arange(k, device=codes.device)[None, :, None]
         above = k_idx > level[:, None, None]
+        if given is not None:
+            above = above & ~given[:, None, :]
         at_hidden = (k_idx == level[:, None, None]) & hide[:, None, :]
         return codes.masked_fill(
             above | at_hidden | ~frame_mask[:, None, :], self.transformer.config.mask_id

@@ -59,7 +59,7 @@ def sample_training_mask(
     target = (share * num_real).round().long().clamp(min=1)
     noise = torch.rand(b, t, generator=generator, device=device)
     noise = noise.masked_fill(~frame_mask, 2.0)  # padded frames sort last, never chosen
-    if span_len == 1:
+    if True:
         return rank_lowest(noise, target) & frame_mask
     # Starts of overlapping spans cover fewer frames than starts * span_len; the inverse of the
     # expected coverage of n random starts, 1 - (1 - span/T)^n, picks n for the target share.
@@ -73,3 +73,21 @@ def sample_training_mask(
         F.pad(start_mask[:, None].float(), (span_len - 1, 0)), kernel_size=span_len, stride=1
     )
     return spread[:, 0].bool() & frame_mask
+
+
+def sample_prefix(
+    frame_mask: torch.Tensor, prob: float, *, generator: torch.Generator | None
+) -> torch.Tensor:
+    """Prompt frames of continuation samples -> bool [B, T], True = given on every level.
+
+    With probability `prob` a sample gets a prefix of 10-70% of its real frames (frame_mask[B, T]
+    True), as `generate` sees when it continues a prompt or a previous window; the other samples
+    get none. At least one real frame always stays to be predicted.
+    """
+    b, t = frame_mask.shape
+    device = frame_mask.device
+    num_real = frame_mask.sum(dim=-1)  # (B,)
+    pick = torch.rand(b, generator=generator, device=device) < prob
+    share = 0.1 + 0.6 * torch.rand(b, generator=generator, device=device)
+    length = torch.minimum((share * num_real).long(), num_real - 1) * pick
+    return (torch.arange(t, device=device)[None, :] < length[:, None]) & frame_mask

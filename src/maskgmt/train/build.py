@@ -38,6 +38,7 @@ def build_model(
         critic_loss_weight=cfg.critic_loss_weight,
         text_encoder_name=text_name,
         span_len=cfg.span_len,
+        prefix_prob=cfg.prefix_prob,
         level_weights=cfg.weights_for(info.n_q),
     )
 

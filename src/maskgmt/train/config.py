@@ -39,6 +39,9 @@ class ModelConfig:
     """Probability of dropping the caption during training (classifier-free guidance)."""
     span_len: int = 1
     """Masked span length in frames (1 = token masking; MAGNeT uses spans of 3)."""
+    prefix_prob: float = 0.0
+    """Share of samples trained as continuations: a prefix (10-70% of the crop) is given on every
+    level and only the rest is masked, as `generate` sees in the windows after the first."""
     self_token_critic: bool = False
     """Train a self-critic head that later picks which tokens to re-mask during generation."""
     critic_loss_weight: float = 1.0
@@ -57,6 +60,7 @@ class ModelConfig:
         for name in ("dim", "depth", "heads", "dim_head", "span_len"):
             _check(getattr(self, name) >= 1, o, name, "a positive integer", getattr(self, name))
         _check(self.ff_mult > 0, o, "ff_mult", "> 0", self.ff_mult)
+        _check(0.0 <= self.prefix_prob <= 1.0, o, "prefix_prob", "in [0, 1]", self.prefix_prob)
         _check(
             0.0 <= self.cond_drop_prob < 1.0, o, "cond_drop_prob", "in [0, 1)", self.cond_drop_prob
         )
