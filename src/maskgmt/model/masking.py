@@ -59,7 +59,7 @@ def sample_training_mask(
     target = (share * num_real).round().long().clamp(min=1)
     noise = torch.rand(b, t, generator=generator, device=device)
     noise = noise.masked_fill(~frame_mask, 2.0)  # padded frames sort last, never chosen
-    if True:
+    if span_len == 1:
         return rank_lowest(noise, target) & frame_mask
     # Starts of overlapping spans cover fewer frames than starts * span_len; the inverse of the
     # expected coverage of n random starts, 1 - (1 - span/T)^n, picks n for the target share.
