@@ -38,6 +38,11 @@ class CodeBackbone(nn.Module):
             for _ in range(c.depth)
         )
         self.out_norm = nn.RMSNorm(c.dim)
+        if c.pooled_text:
+            # A global caption cue at every frame: cross-attention alone must be found by each
+            # query, and a small model trained briefly leaves instrument and tempo to chance.
+            self.text_pool = nn.Linear(c.text_dim, c.dim)
+            self.null_pool = nn.Parameter(torch.zeros(c.dim))
         nn.init.normal_(self.code_emb.weight, std=0.02)
         self.register_buffer(
             "level_offsets", torch.arange(c.n_q) * (c.num_tokens + 1), persistent=False
@@ -50,7 +55,16 @@ class CodeBackbone(nn.Module):
         text = self.text_norm(text_emb)
         keep = torch.cat([text_mask.new_ones(text_mask.shape[0], 1), text_mask], dim=1)
         kv = tuple(block.cross_attn.text_kv(text) for block in self.blocks)
-        return TextContext(kv=kv, mask=key_padding_mask(keep))
+        pooled = self._pool(text, text_mask) if self.config.pooled_text else None
+        return TextContext(kv=kv, mask=key_padding_mask(keep), pooled=pooled)
+
+    def _pool(self, text: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
+        """Normalised text[B, L, text_dim], mask[B, L] -> [B, D]; the learned null where the
+        caption is dropped or empty (CFG's unconditional branch)."""
+        weights = text_mask.to(text.dtype)[..., None]  # (B, L, 1)
+        count = weights.sum(dim=1)  # (B, 1)
+        mean = (text * weights).sum(dim=1) / count.clamp(min=1.0)
+        return torch.where(count > 0, self.text_pool(mean), self.null_pool.to(text.dtype))
 
     def embed_codes(self, codes: torch.Tensor) -> torch.Tensor:
         """codes[B, K, T] (mask id V where hidden) -> sum of level embeddings [B, T, D]."""
@@ -89,6 +103,8 @@ class CodeBackbone(nn.Module):
         block's queries, cross-attention and feed-forward run on the N frames only.
         """
         attn_mask = key_padding_mask(frame_mask)
+        if text.pooled is not None:
+            x = x + text.pooled[:, None, :]
         last = len(self.blocks) - 1
         for i, (block, kv) in enumerate(zip(self.blocks, text.kv, strict=True)):
             x = block(

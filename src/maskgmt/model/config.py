@@ -32,6 +32,7 @@ class BackboneConfig:
         4.0  # gated feed-forward hidden width = 2/3 * ff_mult * dim (same params as GELU)
     )
     text_dim: int = 384  # width of the text encoder's embeddings (MiniLM: 384, T5-base: 768)
+    pooled_text: bool = False  # also add the mean caption embedding to every frame (global cue)
 
     def __post_init__(self) -> None:
         for name in (
@@ -45,6 +46,7 @@ class BackboneConfig:
             "text_dim",
         ):
             _positive_int(name, getattr(self, name))
+        _require(isinstance(self.pooled_text, bool), "pooled_text", "a bool", self.pooled_text)
         ok = isinstance(self.ff_mult, (int, float)) and math.isfinite(self.ff_mult)
         _require(ok and self.ff_mult > 0, "ff_mult", "a positive number", self.ff_mult)
 

@@ -29,11 +29,13 @@ class TokenCritic(nn.Module):
         heads: int = 8,
         ff_mult: float = 4.0,
         text_dim: int = 384,
+        pooled_text: bool = False,
     ) -> None:
         super().__init__()
         config = BackboneConfig(
             num_tokens=num_tokens, seq_len=seq_len, dim=dim, n_q=n_q, depth=depth,
             dim_head=dim_head, heads=heads, ff_mult=ff_mult, text_dim=text_dim,
+            pooled_text=pooled_text,
         )  # fmt: skip
         self.config = config
         self.backbone = CodeBackbone(config)

@@ -581,5 +581,4 @@ def _stack_padded(
 
 def _first(text: TextContext, batch: int) -> TextContext:
     """The first `batch` rows of a text context (the conditional half of a CFG batch)."""
-    kv = tuple((k[:batch], v[:batch]) for k, v in text.kv)
-    return TextContext(kv=kv, mask=None if text.mask is None else text.mask[:batch])
+    return text.rows(batch)

@@ -16,10 +16,21 @@ class TextContext:
     `kv[i]` is (k, v), each [B, H, 1 + L, dh] for block i; position 0 is the learned null token,
     which every query may attend to, so a fully dropped caption still has one key.
     `mask` is [B, 1, 1, 1 + L] bool (True = attend) or None when no text token is padded.
+    `pooled` is [B, D], the caption's mean embedding projected to the model width and added to
+    every frame, or None for a backbone built without `pooled_text`.
     """
 
     kv: tuple[tuple[torch.Tensor, torch.Tensor], ...]
     mask: torch.Tensor | None
+    pooled: torch.Tensor | None = None
+
+    def rows(self, stop: int) -> TextContext:
+        """The first `stop` captions (the conditional half of a CFG batch), as views."""
+        kv = tuple((k[:stop], v[:stop]) for k, v in self.kv)
+        mask = None if self.mask is None else self.mask[:stop]
+        return TextContext(
+            kv=kv, mask=mask, pooled=None if self.pooled is None else self.pooled[:stop]
+        )
 
     @property
     def batch_size(self) -> int:

@@ -30,6 +30,7 @@ def build_model(
         heads=cfg.heads,
         ff_mult=cfg.ff_mult,
         text_dim=text_dim,
+        pooled_text=cfg.pooled_text,
     )
     return MaskGmt(
         transformer=transformer,

@@ -39,6 +39,8 @@ class ModelConfig:
     """Probability of dropping the caption during training (classifier-free guidance)."""
     span_len: int = 1
     """Masked span length in frames (1 = token masking; MAGNeT uses spans of 3)."""
+    pooled_text: bool = False
+    """Also add the caption's mean embedding to every frame, besides cross-attention."""
     prefix_prob: float = 0.0
     """Share of samples trained as continuations: a prefix (10-70% of the crop) is given on every
     level and only the rest is masked, as `generate` sees in the windows after the first."""
