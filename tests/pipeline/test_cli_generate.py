@@ -67,7 +67,7 @@ def test_batch_file_writes_one_wav_per_caption(model_dir: Path, tmp_path) -> Non
 
 def test_prompt_audio_continuation(model_dir: Path, tmp_path) -> None:
     prompt = tmp_path / "prompt.wav"
-    main(
+    rc = main(
         [
             "generate",
             "a hymn",
@@ -81,6 +81,7 @@ def test_prompt_audio_continuation(model_dir: Path, tmp_path) -> None:
             "1",
         ]
     )
+    assert rc == 0 and prompt.is_file()  # codes surviving: test_cli_options.py
     out = tmp_path / "longer.wav"
     rc = main(
         [
