@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -88,7 +89,11 @@ def test_training_lowers_loss_and_writes_model_folder(cache_dir: Path, tmp_path:
     assert meta["train"]["steps"] == 40
     # validation scores every level on the same clip, however few clips are held out
     val = meta["train"]["val_loss_per_level"]
-    assert len(val) == 2 and all(v is not None and 0 < v < 3.5 for v in val)
+    uniform = math.log(16)  # 2.77: the loss of a uniform guess over 16 codes
+    assert len(val) == 2 and all(v is not None and 0 < v < uniform + 0.1 for v in val)
+    # Level 1 follows from level 0 (visible when level 1 is trained): the held-out clip must
+    # beat a uniform guess there. Level 0 of an unseen clip does not yet after 40 steps (2.81).
+    assert val[1] < uniform - 0.1 and sum(val) / 2 < uniform
     assert torch.equal(result.model.level_weights, torch.ones(2))  # level choice restored
     assert not (result.model_dir / "codec").exists()  # the test codec is not a local folder
 
