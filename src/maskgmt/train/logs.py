@@ -1,11 +1,15 @@
-"""TensorBoard logging of a run (main process only): scalars per level, audio and spectrograms."""
+"""Run logs (main process only): TensorBoard scalars, audio, spectrograms; train_result.json."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
+
+from maskgmt.data.cache import atomic_write_text
 
 
 class LevelMeter:
@@ -73,6 +77,18 @@ class RunLog:
         if overall is not None:
             self.writer.add_scalar(f"{split}/loss", overall, step)
 
+    def text_gain(self, gain: dict[str, Any], step: int) -> None:
+        """`text_gain/{full,partial}/level{q}`: nats per token the true caption saves over a
+        shuffled one (`maskgmt.model.diagnostics.text_information_gain`'s result)."""
+        if self.writer is None:
+            return
+        for condition in ("full", "partial"):
+            for q, value in enumerate((gain.get(condition) or {}).get("gain", [])):
+                if value is not None:
+                    self.writer.add_scalar(f"text_gain/{condition}/level{q}", value, step)
+        if gain.get("seconds") is not None:
+            self.writer.add_scalar("text_gain/seconds", gain["seconds"], step)
+
     def scalar(self, tag: str, value: float, step: int) -> None:
         if self.writer is not None:
             self.writer.add_scalar(tag, value, step)
@@ -96,6 +112,53 @@ class RunLog:
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
+
+
+def text_gain_record(step: int, gain: dict[str, Any]) -> dict[str, Any]:
+    """One `text_gain` history entry of train_result.json from a text-gain result.
+
+    -> {"step", "share", "clips", "differing", "reason", "seconds", "full": [K] gains,
+        "partial": [K] gains, "full_loss": {"true": [K], "shuffled": [K]}, "partial_loss": {...}}
+        (None where a level or the condition was not measured).
+    """
+    record: dict[str, Any] = {"step": step}
+    record.update({k: gain.get(k) for k in ("share", "clips", "differing", "reason", "seconds")})
+    for condition in ("full", "partial"):
+        part = gain.get(condition)
+        record[condition] = part["gain"] if part else None
+        record[f"{condition}_loss"] = (
+            {"true": part["loss_true"], "shuffled": part["loss_shuffled"]} if part else None
+        )
+    return record
+
+
+class TrainResultFile:
+    """RUN/train_result.json: what `TrainResult` holds, rewritten at every validation.
+
+    On resume, the loss and text-gain history entries of the earlier calls up to the resumed
+    step are kept, so the file covers the whole run; `path=None` (other processes) writes nothing.
+    """
+
+    def __init__(self, path: Path | None, *, resumed_at: int | None = None) -> None:
+        self.path = path
+        self.earlier: dict[str, list[dict[str, Any]]] = {"history": [], "text_gain": []}
+        if path is None or resumed_at is None or not path.is_file():
+            return
+        try:
+            old = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return  # an unreadable file from before only loses the earlier history
+        for key in self.earlier:
+            self.earlier[key] = [e for e in old.get(key) or [] if e.get("step", 0) <= resumed_at]
+
+    def write(self, fields: dict[str, Any]) -> None:
+        """Write `fields` (JSON-able), with "history" and "text_gain" after the earlier ones."""
+        if self.path is None:
+            return
+        data = dict(fields)
+        for key, earlier in self.earlier.items():
+            data[key] = earlier + list(data.get(key) or [])
+        atomic_write_text(self.path, json.dumps(data, indent=2) + "\n")
 
 
 def _spectrogram_figure(mono: torch.Tensor, sample_rate: int):

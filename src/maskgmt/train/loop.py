@@ -6,6 +6,8 @@ Run folder layout (`out_dir`):
     tensorboard/                 TensorBoard event files
     model/                       the final model: `save_pretrained` + `codec/` for a local codec
     config.yaml                  the resolved TrainConfig of the run
+    train_result.json            `TrainResult` as JSON (losses, text-gain history), rewritten at
+                                 every validation; see `_result_fields`
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 import torch
 
 from maskgmt.data.dataset import CodesDataset
+from maskgmt.model.diagnostics import TextGainMeter
 from maskgmt.train.build import build_model, run_identity
 from maskgmt.train.checkpoint import (
     DataPosition,
@@ -34,16 +37,26 @@ from maskgmt.train.checkpoint import (
 from maskgmt.train.config import TrainConfig
 from maskgmt.train.data import (
     BatchOrder,
+    fixed_batch,
     iterate_batches,
     model_inputs,
     split_indices,
 )
 from maskgmt.train.ema import Ema
 from maskgmt.train.export import final_model, write_model_folder
-from maskgmt.train.logs import LevelMeter, RunLog
+from maskgmt.train.logs import LevelMeter, RunLog, TrainResultFile, text_gain_record
 from maskgmt.train.samples import AudioSampler
 from maskgmt.train.schedule import build_optimizer
 from maskgmt.train.validate import validate
+
+# Text information gain at every validation: the level fully hidden, and this share of it
+# hidden (a fixed point of the training mix, so runs compare), on TEXT_GAIN_BATCHES batches of
+# held-out clips spread evenly over them. Each batch costs 4 passes per level, 4x a validation
+# batch, so one batch doubles the cost of the tiny preset's 4-batch validation (about +10% of
+# its training time); bench/text_gain.py measures many more clips. A LogConfig field
+# (`text_gain_batches: int = 1`, 0 = off) would be the place to change it.
+TEXT_GAIN_SHARE = 0.5
+TEXT_GAIN_BATCHES = 1
 
 
 @dataclass
@@ -59,6 +72,11 @@ class TrainResult:
     train_loss: list[float | None] = field(default_factory=list)  # [K] last logging window
     val_loss: list[float | None] = field(default_factory=list)  # [K] last validation
     history: list[dict[str, Any]] = field(default_factory=list)  # {"step", "loss", "val_loss"?}
+    # Last text information gain (`maskgmt.model.diagnostics.text_information_gain` schema: per
+    # level "full"/"partial" {"gain", "loss_true", "loss_shuffled", "tokens"}), None if no
+    # validation ran; and one `logs.text_gain_record` per validation of this call.
+    text_gain: dict[str, Any] | None = None
+    text_gain_history: list[dict[str, Any]] = field(default_factory=list)
 
 
 class _LossModule(torch.nn.Module):
@@ -209,6 +227,10 @@ def train(
         _write_config(out_dir / "config.yaml", cfg)
 
     log = RunLog(out_dir / "tensorboard" if main else None)
+    result_file = TrainResultFile(
+        out_dir / "train_result.json" if main else None,
+        resumed_at=position.step if resume else None,
+    )
     sampler = None
     if main and cfg.log.sample_every and cfg.log.num_samples:
         sampler = AudioSampler(
@@ -231,6 +253,8 @@ def train(
     history: list[dict[str, Any]] = []
     last_train: list[float | None] = []
     last_val: list[float | None] = []
+    gains: list[dict[str, Any]] = []  # text-gain records of this call
+    last_gain: dict[str, Any] | None = None
     last_ckpt: Path | None = existing if resume else None
     show = cfg.log.progress if progress is None else progress
     bar = _progress(main and show, position.step, total_steps)
@@ -283,9 +307,12 @@ def train(
             window_start = time.monotonic()
 
         if cfg.log.val_every and step % cfg.log.val_every == 0 and val_idx:
-            val = _validate(model, accelerator, fixed, val_idx, cfg, encoder, log, step)
+            val, last_gain = _validate(model, accelerator, fixed, val_idx, cfg, encoder, log, step)
             last_val = val["loss"]
             history.append({"step": step, "val_loss": LevelMeter.overall(val)})
+            gains.append(text_gain_record(step, last_gain))
+            result_file.write(_result_fields(position, started, last_train, last_val, history,
+                                             gains, finished=False))  # fmt: skip
 
         if sampler is not None and cfg.log.sample_every and step % cfg.log.sample_every == 0:
             sampler(model, log, step)
@@ -303,9 +330,11 @@ def train(
         last_ckpt = _checkpoint(out_dir, model, optimizer, scheduler, ema, position, identity,
                                 cfg, accelerator)  # fmt: skip
     if val_idx and (not cfg.log.val_every or position.step % cfg.log.val_every != 0):
-        val = _validate(model, accelerator, fixed, val_idx, cfg, encoder, log, position.step)
+        val, last_gain = _validate(model, accelerator, fixed, val_idx, cfg, encoder, log,
+                                   position.step)  # fmt: skip
         last_val = val["loss"]
         history.append({"step": position.step, "val_loss": LevelMeter.overall(val)})
+        gains.append(text_gain_record(position.step, last_gain))
 
     model_dir = out_dir / "model"
     final = final_model(model, ema)
@@ -318,12 +347,15 @@ def train(
             "weights": "ema" if ema is not None else "raw",
             "train_loss_per_level": last_train,
             "val_loss_per_level": last_val,
+            "text_gain_per_level": _gain_summary(last_gain),
             "seq_len": seq_len,
             "data": str(Path(data_dir).resolve()),
             "config": cfg.to_dict(),
         }
         write_model_folder(final, model_dir, codec_identity=info.codec, text_encoder=text_name,
                            train_summary=summary, cache_dir=Path(data_dir))  # fmt: skip
+    fields = _result_fields(position, started, last_train, last_val, history, gains, finished=True)
+    result_file.write({**fields, "model_dir": str(model_dir), "checkpoint": str(last_ckpt)})
     log.close()
     accelerator.wait_for_everyone()
     return TrainResult(
@@ -336,6 +368,8 @@ def train(
         train_loss=last_train,
         val_loss=last_val,
         history=history,
+        text_gain=last_gain,
+        text_gain_history=gains,
     )
 
 
@@ -364,12 +398,14 @@ def _batch_stream(
             yield batch
 
 
-def _validate(model, accelerator, items, val_idx, cfg, encoder, log, step) -> dict[str, list]:
-    """Validation on this process's slice of the held-out clips, summed over processes."""
+def _validate(model, accelerator, items, val_idx, cfg, encoder, log, step) -> tuple[dict, dict]:
+    """Validation on this process's slice of the held-out clips, summed over processes ->
+    (per-level means, text information gain)."""
+    rows = val_idx[accelerator.process_index :: accelerator.num_processes]
     meter = validate(
         model,
         items,
-        val_idx[accelerator.process_index :: accelerator.num_processes],
+        rows,
         text_encoder=encoder,
         batch_size=cfg.data.batch_size,
         max_batches=cfg.log.val_batches,
@@ -378,7 +414,63 @@ def _validate(model, accelerator, items, val_idx, cfg, encoder, log, step) -> di
     )
     means = meter.means(accelerator.reduce(meter.totals, reduction="sum"))
     log.levels("val", means, step)
-    return means
+    gain = _text_gain(model, accelerator, items, rows, cfg, encoder)
+    log.text_gain(gain, step)
+    return means, gain
+
+
+def _text_gain(model, accelerator, items, rows, cfg, encoder) -> dict[str, Any]:
+    """Text information gain on up to TEXT_GAIN_BATCHES batches of this process's held-out
+    `rows` (the same clips at every validation), summed over processes; adds "seconds".
+
+    Seeded CPU generators draw its masks and caption shuffles, never the training RNG streams,
+    so runs with and without validation (and resumed runs) train identically.
+    """
+    start = time.monotonic()
+    meter = TextGainMeter(model.transformer.config.n_q, share=TEXT_GAIN_SHARE, device=model.device)
+    size = cfg.data.batch_size
+    picked = _spread(rows, min(cfg.log.val_batches, TEXT_GAIN_BATCHES) * size)
+    for b in range(math.ceil(len(picked) / size)):
+        inputs = model_inputs(fixed_batch(items, picked[b * size : (b + 1) * size]), encoder,
+                              model.device)  # fmt: skip
+        with accelerator.autocast():
+            meter.add(model, inputs["music_ids"], inputs["text_embeds"], inputs["text_mask"],
+                      padding_mask=inputs["padding_mask"], seed=cfg.seed * 7919 + b)  # fmt: skip
+    gain = meter.result(accelerator.reduce(meter.totals, reduction="sum"))
+    return {**gain, "seconds": round(time.monotonic() - start, 3)}
+
+
+def _spread(rows: list[int], count: int) -> list[int]:
+    """`count` of `rows` spread evenly over them (held-out clips of one piece sit together, and
+    a caption is only shuffled within a batch), or all of them when there are no more."""
+    if len(rows) <= count:
+        return list(rows)
+    return [rows[i * len(rows) // count] for i in range(count)]
+
+
+def _gain_summary(gain: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The per-level gains of a text-gain result, for the model folder's training summary."""
+    if gain is None:
+        return None
+    partial = gain.get("partial")
+    return {"share": gain["share"], "full": gain["full"]["gain"],
+            "partial": partial["gain"] if partial else None}  # fmt: skip
+
+
+def _result_fields(position, started, train_loss, val_loss, history, gains, *, finished) -> dict:
+    """train_result.json: {"finished", "steps", "tokens_seen", "seconds" (this call),
+    "train_loss" [K], "val_loss" [K], "history", "text_gain" (`logs.text_gain_record`s)};
+    the final write adds "model_dir" and "checkpoint"."""
+    return {
+        "finished": finished,
+        "steps": position.step,
+        "tokens_seen": position.tokens_seen,
+        "seconds": round(time.monotonic() - started, 3),
+        "train_loss": train_loss,
+        "val_loss": val_loss,
+        "history": history,
+        "text_gain": gains,
+    }
 
 
 def _checkpoint(out_dir, model, optimizer, scheduler, ema, position, identity, cfg, accelerator):
