@@ -85,7 +85,7 @@ def test_loss_reports_levels_and_backprops(critic_model: MaskGmt) -> None:
     trained = out.level_count > 0
     assert torch.all(out.level_loss[trained] > 0) and torch.all(out.level_loss[~trained] == 0)
     out.loss.backward()
-    assert critic_model.token_critic.head.weight.grad is not None
+    assert critic_model.token_critic.head.weight.grad.abs().sum() > 0  # not merely present
     assert critic_model.transformer.head_weight.grad.abs().sum() > 0
 
 
