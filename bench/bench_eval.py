@@ -17,6 +17,8 @@ import torch
 from maskgmt.eval.analyse import analyse
 from maskgmt.eval.audio import ANALYSIS_SR, to_analysis
 from maskgmt.eval.features import spectra, timbre_features
+from maskgmt.eval.notes import note_rate_from_spectra
+from maskgmt.eval.scoring import score
 
 
 def _tone_clip(seconds: float, sr: int, seed: int) -> np.ndarray:
@@ -33,10 +35,23 @@ def _tone_clip(seconds: float, sr: int, seed: int) -> np.ndarray:
     return (0.3 * out / np.abs(out).max()).astype(np.float32)
 
 
+def _score_seconds(analyses: list, n: int) -> float:
+    """Seconds to score n clips (the analyses recycled) as four sources with intervals."""
+    rows = [{"audio": f"{i}.wav", "text": "t", "tempo_bpm": 100.0, "key": "C", "mode": "major",
+             "register": "middle"} for i in range(n)]  # fmt: skip
+    clips = [analyses[i % len(analyses)] for i in range(n)]
+    sources = {s: clips[k:] + clips[:k] for k, s in enumerate(("real", "codec", "generated",
+                                                                "shuffled"))}  # fmt: skip
+    t0 = time.perf_counter()
+    score(rows, sources, classifier=None, manifest="bench", seed=0, resamples=1000, notes=[])
+    return time.perf_counter() - t0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--clips", type=int, default=20)
     ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--score-clips", type=int, default=200, help="clips in the scoring timing")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "eval.json")
     args = ap.parse_args()
     sr = 24000
@@ -44,9 +59,15 @@ def main() -> None:
     analyse(to_analysis(clips[0], sr), classifier=None)  # warm librosa's numba kernels
 
     t0 = time.perf_counter()
-    for c in clips:
-        analyse(to_analysis(c, sr), classifier=None)
+    analyses = [analyse(to_analysis(c, sr), classifier=None) for c in clips]
     analyse_s = time.perf_counter() - t0
+    specs = [spectra(to_analysis(c, sr)) for c in clips]
+    t0 = time.perf_counter()
+    for s in specs:
+        note_rate_from_spectra(s)
+    notes_s = time.perf_counter() - t0
+    _score_seconds(analyses, 10)  # warm: the first Fréchet distance imports scikit-learn
+    score_s = _score_seconds(analyses, args.score_clips)
     t0 = time.perf_counter()
     for c in clips:
         timbre_features(spectra(to_analysis(c, sr)))
@@ -60,6 +81,9 @@ def main() -> None:
         "analyse_seconds_per_clip": analyse_s / args.clips,
         "analyse_real_time_factor": analyse_s / (args.clips * args.seconds),
         "classifier_features_seconds_per_clip": timbre_s / args.clips,
+        "note_activity_seconds_per_clip": notes_s / args.clips,
+        "score_clips": args.score_clips,
+        "score_seconds": score_s,  # intervals of every figure (1000 resamples), 4 sources
         "machine": {
             "cpu": platform.processor() or platform.machine(),
             "torch_threads": torch.get_num_threads(),

@@ -155,3 +155,37 @@ class OracleModel:
             x, _ = sf.read(str(self.by_text[t]), dtype="float32")
             out[b, 0, : min(n, x.size)] = torch.from_numpy(x[:n])
         return out
+
+
+class DriftingModel(OracleModel):
+    """Follows its caption for the first `window` seconds (the real clip), then drones: one held
+    tone for the rest, as a model whose continuation windows lose the music would."""
+
+    def __init__(self, rows: list[dict], root: Path, window: float):
+        super().__init__(rows, root)
+        self.window = window
+
+    def generate(self, texts: list[str], *, seconds: float | None = None, seed: int | None = None):
+        out = super().generate(texts, seconds=seconds, seed=seed)
+        start = int(round(self.window * self.sample_rate))
+        if start >= out.shape[-1]:
+            return out
+        t = torch.arange(out.shape[-1] - start) / self.sample_rate
+        drone = sum(torch.sin(2 * torch.pi * h * 220.0 * t) / h for h in range(1, 6))
+        out[:, 0, start:] = 0.2 * drone / drone.abs().max()
+        return out
+
+
+class CountingCodec(QuantisingCodec):
+    """QuantisingCodec that counts encode calls and can claim another identity."""
+
+    def __init__(self, sample_rate: int, name: str = "quantising"):
+        super().__init__(sample_rate)
+        self.name, self.encodes = name, 0
+
+    def encode(self, wav: torch.Tensor, sample_rate: int) -> torch.Tensor:
+        self.encodes += 1
+        return super().encode(wav, sample_rate)
+
+    def identity(self) -> dict:
+        return {**super().identity(), "kind": self.name}

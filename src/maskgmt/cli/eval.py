@@ -27,7 +27,9 @@ def eval_command(
     classifier: Path | None = typer.Option(
         None, "--classifier", help="Load a saved classifier folder instead of training one."
     ),
-    limit: int | None = typer.Option(None, "--limit", help="Evaluate only the first N clips."),
+    limit: int | None = typer.Option(
+        None, "--limit", help="Evaluate only the first N clips (default: all rows; use >= 200)."
+    ),
     seed: int = typer.Option(0, "--seed", help="Generation seed (batch b uses seed + b)."),
     batch_size: int = typer.Option(4, "--batch-size", help="Captions per generate call."),
     seconds: float | None = typer.Option(
@@ -35,6 +37,22 @@ def eval_command(
     ),
     device: str = typer.Option("cpu", "--device", help="Device for generation."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+    control: bool = typer.Option(
+        True,
+        "--control/--no-control",
+        help="Generate the shuffled-caption control (doubles generation).",
+    ),
+    window_seconds: float | None = typer.Option(
+        None,
+        "--window-seconds",
+        help="Model window for the by-window figures (default with --model: the model's own).",
+    ),
+    cache_dir: Path | None = typer.Option(
+        None,
+        "--cache-dir",
+        help="Folder that keeps real and codec analyses for later evaluations on the split.",
+    ),
+    bootstrap: int = typer.Option(1000, "--bootstrap", help="Bootstrap resamples per interval."),
 ) -> None:
     """Score how well audio follows its captions: real vs codec vs generated vs shuffled control."""
     from maskgmt.eval.evaluate import (
@@ -43,14 +61,22 @@ def eval_command(
         evaluate_model,
         load_or_train_classifier,
     )
+    from maskgmt.eval.manifest import read_split
+    from maskgmt.eval.scoring import RECOMMENDED_CLIPS, few_clips_warning
 
     if (model is None) == (audio_dir is None):
         raise ValueError("eval: pass exactly one of --model DIR (generate) or --audio-dir DIR")
-    config = EvalConfig(
-        seed=seed, batch_size=batch_size, seconds=seconds, limit=limit, progress=progress
-    )
+    n_rows = len(read_split(split, limit=limit))
+    if n_rows < RECOMMENDED_CLIPS:
+        typer.echo(f"warning: {few_clips_warning(n_rows)}", err=True)
     # The model first: a folder that cannot be loaded should fail before minutes of training.
     pipeline = _load_pipeline(model, device) if model is not None else None
+    if window_seconds is None and pipeline is not None:
+        window_seconds = getattr(pipeline, "max_seconds_per_window", None)
+    config = EvalConfig(
+        seed=seed, batch_size=batch_size, seconds=seconds, limit=limit, progress=progress,
+        control=control, window_seconds=window_seconds, cache_dir=cache_dir, bootstrap=bootstrap,
+    )  # fmt: skip
     clf = load_or_train_classifier(
         split, train_split=train_split, saved=classifier, save_to=out / "instrument_classifier",
         progress=progress,
@@ -60,7 +86,10 @@ def eval_command(
     else:
         metrics = evaluate_model(pipeline, split, out_dir=out, classifier=clf, config=config)
     typer.echo((out / "report.md").read_text())
-    typer.echo(f"wrote {out}/metrics.json, report.md, accuracy.png ({metrics['n_clips']} clips)")
+    typer.echo(
+        f"wrote {out}/metrics.json, report.md, accuracy.png, estimates.jsonl "
+        f"({metrics['n_clips']} clips)"
+    )
 
 
 def _load_pipeline(model: Path, device: str):

@@ -13,6 +13,7 @@ from maskgmt.eval.audio import load_analysis
 from maskgmt.eval.features import mel_statistics, spectra, timbre_features
 from maskgmt.eval.instrument import InstrumentClassifier
 from maskgmt.eval.key import key_from_spectra
+from maskgmt.eval.notes import note_rate_from_spectra
 from maskgmt.eval.register import median_pitch_from_spectra
 from maskgmt.eval.tempo import tempo_from_spectra
 
@@ -38,6 +39,7 @@ def analyse(wav: np.ndarray, *, classifier: InstrumentClassifier | None) -> Clip
         mode=mode,
         median_pitch=median_pitch_from_spectra(s),
         instrument_family=family,
+        notes_per_s=note_rate_from_spectra(s),
     )
     return ClipAnalysis(estimate=est, mel_stats=mel_statistics(s))
 

@@ -6,6 +6,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from maskgmt.data.attributes import (
     INSTRUMENTS,
     pitch_class_name,
@@ -25,6 +27,7 @@ class ClipEstimate:
     mode: str | None  # 'major' | 'minor'; None for silence
     median_pitch: float  # MIDI number of the melody's median, NaN for silence
     instrument_family: str | None  # None when no classifier was available
+    notes_per_s: float  # note activity: top-voice note starts per second, 0 for silence
 
     def values(self) -> dict[str, object]:
         """Per-attribute estimated values, in the form `is_correct` compares; None where the
@@ -98,6 +101,13 @@ def is_correct(attribute: str, estimate: object, reference: object) -> bool:
     if attribute == "tempo":
         return tempo_matches(float(estimate), float(reference))
     return estimate == reference
+
+
+def guess_matches(attribute: str, references: Sequence[object]) -> np.ndarray:
+    """-> matches[C, n] bool: whether constant guess c (each distinct reference, sorted) matches
+    reference i. Its best row mean is `chance_accuracy`; the bootstrap resamples that row."""
+    guesses = sorted(set(references), key=str)
+    return np.array([[is_correct(attribute, c, r) for r in references] for c in guesses], bool)
 
 
 def chance_accuracy(attribute: str, references: Sequence[object]) -> float:

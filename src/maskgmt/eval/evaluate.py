@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -13,23 +13,22 @@ import torch
 from tqdm.auto import tqdm
 
 from maskgmt.eval.analyse import ClipAnalysis, analyse, train_classifier
-from maskgmt.eval.attributes import ATTRIBUTES, chance_accuracy, is_correct, reference_values
+from maskgmt.eval.attributes import reference_values
 from maskgmt.eval.audio import ANALYSIS_SR, MAX_SECONDS, load_analysis, read_head, to_analysis
-from maskgmt.eval.features import MEL_STATS_DIM
-from maskgmt.eval.frechet import frechet_distance
+from maskgmt.eval.cache import AnalysisCache, clip_key
 from maskgmt.eval.instrument import InstrumentClassifier
 from maskgmt.eval.manifest import read_split
 from maskgmt.eval.report import write_report
+from maskgmt.eval.scoring import SOURCES, score
+from maskgmt.eval.stats import RESAMPLES
 
-SOURCES: dict[str, str] = {
-    "real": "the split's own audio: the ceiling the estimators reach",
-    "codec": "real audio through the codec, encode -> decode (what the tokens can carry)",
-    "generated": "generated from each row's own caption",
-    "shuffled": "generated from another row's caption (a derangement), scored against this "
-    "row's attributes (what the model does without following the text)",
-}
-FRECHET_NAME = "Fréchet mel-statistics distance"
+__all__ = ["SOURCES", "EvalConfig", "derangement", "evaluate_audio_dir", "evaluate_model",
+           "load_or_train_classifier"]  # fmt: skip
+
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
+# The later part of a generated clip (past its first window) is scored only when it is at least
+# this long: shorter audio gives no tempo or key worth comparing.
+MIN_SEGMENT_SECONDS = 1.0
 
 
 class Generator(Protocol):
@@ -49,11 +48,19 @@ class Generator(Protocol):
 class EvalConfig:
     """How to run an evaluation."""
 
-    seed: int = 0  # generation batch b uses seed + b, for both the real and shuffled captions
+    seed: int = 0  # generation batch b uses seed + b (real and shuffled captions); bootstrap seed
     batch_size: int = 4  # captions per `generate` call
     seconds: float | None = None  # generated length; None: the median real clip length
-    limit: int | None = None  # evaluate only the first N clips of the split
+    limit: int | None = None  # evaluate only the first N clips of the split (None: all rows)
     progress: bool = True  # tqdm bars
+    control: bool = True  # generate and score the shuffled-caption control (doubles generation)
+    # The model's window in seconds: generated clips longer than one window (made as overlapping
+    # windows) are also scored as [0, window) and [window, end). None: no by-window figures.
+    window_seconds: float | None = None
+    # Folder that keeps the real and codec analyses between evaluations (keyed by audio path,
+    # size, mtime, the codec's identity, the classifier and the analysis code). None: no cache.
+    cache_dir: str | Path | None = None
+    bootstrap: int = RESAMPLES  # resamples of the 95 % percentile intervals
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -62,6 +69,13 @@ class EvalConfig:
             raise ValueError(f"seconds: expected a positive length in seconds, got {self.seconds}")
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"limit: expected a positive number of clips, got {self.limit}")
+        if self.window_seconds is not None and not self.window_seconds > 0:
+            raise ValueError(
+                f"window_seconds: expected the model's window length in seconds, got "
+                f"{self.window_seconds}"
+            )
+        if self.bootstrap < 1:
+            raise ValueError(f"bootstrap: expected >= 1 resamples, got {self.bootstrap}")
 
 
 def derangement(texts: Sequence[str], *, seed: int) -> list[int]:
@@ -106,38 +120,24 @@ def evaluate_model(
     """
     rows = read_split(manifest, limit=config.limit)
     _check_not_trained_on(rows, classifier)
-    real = _analyse_all(_real_audio(rows), rows, classifier, "real", config)
+    notes: list[str] = []
+    cache: dict[str, dict] = {}
+    sources = {"real": _analyse_source("real", rows, _real_audio, classifier, config, cache)}
+    sources["codec"] = _analyse_source(
+        "codec", rows, lambda rs: _codec_audio(rs, pipeline.codec), classifier, config, cache,
+        codec_identity=_codec_identity(pipeline.codec, config, notes),
+    )  # fmt: skip
     seconds = config.seconds or _median_seconds(rows)
+    spans = window_spans(seconds, config.window_seconds, notes)
     texts = [str(r["text"]) for r in rows]
-    perm = derangement(texts, seed=config.seed) if len(rows) >= 2 else None
-    sources = {"real": real}
-    sources["codec"] = _analyse_all(
-        _codec_audio(rows, pipeline.codec), rows, classifier, "codec", config
-    )
-    sources["generated"] = _analyse_all(
-        _generated_audio(pipeline, texts, seconds, config), rows, classifier, "generated", config
-    )
-    notes = []
-    control = {"derangement": perm}
-    if perm is None:
-        notes.append("the shuffled control needs at least 2 clips; it was not run")
-    else:
-        shuffled = [texts[p] for p in perm]
-        control["rows_with_identical_caption"] = sum(
-            a == b for a, b in zip(shuffled, texts, strict=True)
-        )
-        sources["shuffled"] = _analyse_all(
-            _generated_audio(pipeline, shuffled, seconds, config),
-            rows,
-            classifier,
-            "shuffled",
-            config,
-        )
-    metrics = _score(rows, sources, classifier, manifest, config, notes)
-    metrics["mode"] = "model"
-    metrics["seconds"] = seconds
-    metrics["control"] = control
-    write_report(metrics, _estimates(rows, sources), out_dir)
+    keep = MAX_SECONDS if spans is None else max(MAX_SECONDS, spans["later"][1])
+    gen_audio = _generated_audio(pipeline, texts, seconds, config, keep_seconds=keep)
+    sources["generated"], windows = _analyse_generated(gen_audio, len(rows), classifier, config,
+                                                       spans)  # fmt: skip
+    control = _run_control(pipeline, texts, seconds, classifier, config, notes, sources)
+    metrics = _metrics(rows, sources, classifier, manifest, config, notes, windows)
+    metrics |= {"mode": "model", "seconds": seconds, "control": control, "cache": cache or None}
+    write_report(metrics, _estimates(rows, sources, windows), out_dir)
     return metrics
 
 
@@ -152,25 +152,76 @@ def evaluate_audio_dir(
     """Score a folder of already generated audio against a manifest (users' own models).
 
     The file for a row is `audio_dir/<stem of the row's audio><ext>`, ext one of
-    AUDIO_EXTENSIONS. Sources: real and generated (no codec or control without a model).
+    AUDIO_EXTENSIONS. Sources: real and generated (no codec or control without a model);
+    adherence uses real audio as its ceiling. `config.window_seconds` gives by-window figures
+    when every file is longer than one window.
     """
     rows = read_split(manifest, limit=config.limit)
     _check_not_trained_on(rows, classifier)
     files = _match_files(Path(audio_dir), rows)
-    real = _analyse_all(_real_audio(rows), rows, classifier, "real", config)
-    gen_audio = (load_analysis(f) for f in files)
-    sources = {
-        "real": real,
-        "generated": _analyse_all(gen_audio, rows, classifier, "generated", config),
-    }
     notes = [
         f"generated audio read from {audio_dir}; codec and shuffled-control sources need a model"
     ]
-    metrics = _score(rows, sources, classifier, manifest, config, notes)
-    metrics["mode"] = "audio_dir"
-    metrics["audio_dir"] = str(audio_dir)
-    write_report(metrics, _estimates(rows, sources), out_dir)
+    cache: dict[str, dict] = {}
+    sources = {"real": _analyse_source("real", rows, _real_audio, classifier, config, cache)}
+    shortest = min(sf.info(str(f)).duration for f in files)
+    spans = window_spans(shortest, config.window_seconds, notes)
+    keep = MAX_SECONDS if spans is None else max(MAX_SECONDS, spans["later"][1])
+    gen_audio = (load_analysis(f, max_seconds=keep) for f in files)
+    sources["generated"], windows = _analyse_generated(gen_audio, len(rows), classifier, config,
+                                                       spans)  # fmt: skip
+    metrics = _metrics(rows, sources, classifier, manifest, config, notes, windows)
+    metrics |= {"mode": "audio_dir", "audio_dir": str(audio_dir), "cache": cache or None}
+    write_report(metrics, _estimates(rows, sources, windows), out_dir)
     return metrics
+
+
+def window_spans(seconds: float, window: float | None, notes: list[str]) -> dict | None:
+    """Generated length and the model's window (s) -> {"first": [0, b], "later": [c, d]} in
+    seconds (each at most MAX_SECONDS long), or None when there is no later part to score
+    (clips within one window; a note when the window or the part past it is too short)."""
+    if window is None or seconds <= window:
+        return None
+    if window < MIN_SEGMENT_SECONDS or seconds < window + MIN_SEGMENT_SECONDS:
+        notes.append(
+            f"by-window figures need a window and a later part of at least "
+            f"{MIN_SEGMENT_SECONDS:g} s each; the window is {window:g} s, the clips {seconds:g} s"
+        )
+        return None
+    return {
+        "first": [0.0, min(window, MAX_SECONDS)],
+        "later": [float(window), min(float(seconds), window + MAX_SECONDS)],
+    }
+
+
+def _metrics(rows, sources, classifier, manifest, config: EvalConfig, notes, windows) -> dict:
+    return score(rows, sources, classifier=classifier, manifest=str(manifest), seed=config.seed,
+                 resamples=config.bootstrap, notes=notes, windows=windows)  # fmt: skip
+
+
+def _run_control(
+    pipeline: Generator,
+    texts: list[str],
+    seconds: float,
+    classifier: InstrumentClassifier | None,
+    config: EvalConfig,
+    notes: list[str],
+    sources: dict[str, list[ClipAnalysis]],
+) -> dict:
+    """Generate from a derangement of the captions and add the "shuffled" source (when asked
+    for and possible); -> what metrics.json records about the control."""
+    if not config.control:
+        notes.append("the shuffled control was not run (control off): no shuffled adherence")
+        return {"run": False, "derangement": None}
+    if len(texts) < 2:
+        notes.append("the shuffled control needs at least 2 clips; it was not run")
+        return {"run": False, "derangement": None}
+    perm = derangement(texts, seed=config.seed)
+    shuffled = [texts[p] for p in perm]
+    audio = _generated_audio(pipeline, shuffled, seconds, config, keep_seconds=MAX_SECONDS)
+    sources["shuffled"] = _analyse_all(audio, len(texts), classifier, "shuffled", config)
+    same = sum(a == b for a, b in zip(shuffled, texts, strict=True))
+    return {"run": True, "derangement": perm, "rows_with_identical_caption": same}
 
 
 # ----------------------------------------------------------------------------- audio sources
@@ -192,16 +243,34 @@ def _codec_audio(rows: Sequence[dict], codec) -> Iterator[np.ndarray]:
         yield to_analysis(_as_numpy(out, 1)[0], int(codec.sample_rate))
 
 
+def _codec_identity(codec, config: EvalConfig, notes: list[str]) -> dict | None:
+    """The codec's identity() for the analysis cache; None (codec analyses not cached, with a
+    note) when a cache is asked for but the codec cannot say what it is."""
+    if config.cache_dir is None:
+        return None
+    identity = getattr(codec, "identity", None)
+    if not callable(identity):
+        notes.append("the codec has no identity(): its analyses are not cached")
+        return None
+    return dict(identity())
+
+
 def _generated_audio(
-    pipeline: Generator, texts: Sequence[str], seconds: float, config: EvalConfig
+    pipeline: Generator,
+    texts: Sequence[str],
+    seconds: float,
+    config: EvalConfig,
+    *,
+    keep_seconds: float,
 ) -> Iterator[np.ndarray]:
+    """Captions -> mono wav[S] at ANALYSIS_SR per caption, at most `keep_seconds` long."""
     b = config.batch_size
     for n, start in enumerate(range(0, len(texts), b)):
         batch = list(texts[start : start + b])
         with torch.inference_mode():
             wav = pipeline.generate(batch, seconds=seconds, seed=config.seed + n)
         for clip in _as_numpy(wav, len(batch)):
-            yield to_analysis(clip, int(pipeline.sample_rate))
+            yield to_analysis(clip, int(pipeline.sample_rate), max_seconds=keep_seconds)
 
 
 def _as_numpy(wav, batch: int) -> np.ndarray:
@@ -220,15 +289,72 @@ def _as_numpy(wav, batch: int) -> np.ndarray:
 
 def _analyse_all(
     audio: Iterator[np.ndarray],
-    rows: Sequence[dict],
+    n: int,
     classifier: InstrumentClassifier | None,
     name: str,
     config: EvalConfig,
 ) -> list[ClipAnalysis]:
     return [
         analyse(wav, classifier=classifier)
-        for wav in tqdm(audio, total=len(rows), desc=f"eval {name}", disable=not config.progress)
+        for wav in tqdm(audio, total=n, desc=f"eval {name}", disable=not config.progress)
     ]
+
+
+def _analyse_source(
+    name: str,
+    rows: Sequence[dict],
+    make_audio: Callable[[Sequence[dict]], Iterator[np.ndarray]],
+    classifier: InstrumentClassifier | None,
+    config: EvalConfig,
+    cache_stats: dict[str, dict],
+    *,
+    codec_identity: dict | None = None,
+) -> list[ClipAnalysis]:
+    """Analyses of a source made from the rows' own audio (real, codec), from the cache where it
+    has them: only missing clips are decoded and analysed (and then stored)."""
+    if config.cache_dir is None or (name == "codec" and codec_identity is None):
+        return _analyse_all(make_audio(rows), len(rows), classifier, name, config)
+    cache = AnalysisCache(config.cache_dir, name, codec_identity=codec_identity,
+                          classifier=classifier)  # fmt: skip
+    keys = [clip_key(r["audio"]) for r in rows]
+    found = cache.get(keys)
+    todo = [i for i, a in enumerate(found) if a is None]
+    fresh = _analyse_all(make_audio([rows[i] for i in todo]), len(todo), classifier, name, config)
+    cache.put([keys[i] for i in todo], fresh)
+    for i, a in zip(todo, fresh, strict=True):
+        found[i] = a
+    cache_stats[name] = {"file": str(cache.path), "cached": len(rows) - len(todo),
+                         "analysed": len(todo)}  # fmt: skip
+    return found
+
+
+def _analyse_generated(
+    audio: Iterator[np.ndarray],
+    n: int,
+    classifier: InstrumentClassifier | None,
+    config: EvalConfig,
+    spans: dict | None,
+) -> tuple[list[ClipAnalysis], dict | None]:
+    """Generated wav[S] per clip -> analyses of the first MAX_SECONDS (the "generated" source),
+    and with `spans` also of [0, window) and [window, end) (the by-window figures)."""
+    whole, first, later = [], [], []
+    limit = int(round(MAX_SECONDS * ANALYSIS_SR))
+    for wav in tqdm(audio, total=n, desc="eval generated", disable=not config.progress):
+        whole.append(analyse(wav[:limit], classifier=classifier))
+        if spans is not None:
+            first.append(analyse(_cut(wav, spans["first"]), classifier=classifier))
+            later.append(analyse(_cut(wav, spans["later"]), classifier=classifier))
+    if spans is None:
+        return whole, None
+    windows = {"window_seconds": config.window_seconds, "spans_s": spans, "first": first,
+               "later": later}  # fmt: skip
+    return whole, windows
+
+
+def _cut(wav: np.ndarray, span: Sequence[float]) -> np.ndarray:
+    """wav[S] at ANALYSIS_SR and [start, end) in seconds -> that part."""
+    a, b = (int(round(t * ANALYSIS_SR)) for t in span)
+    return wav[a:b]
 
 
 def _median_seconds(rows: Sequence[dict]) -> float:
@@ -277,84 +403,14 @@ def _check_not_trained_on(rows: Sequence[dict], classifier: InstrumentClassifier
         )
 
 
-def _score(
-    rows: Sequence[dict],
-    sources: dict[str, list[ClipAnalysis]],
-    classifier: InstrumentClassifier | None,
-    manifest: str | Path,
-    config: EvalConfig,
-    notes: list[str],
-) -> dict:
-    refs = [reference_values(r) for r in rows]
-    accuracy: dict[str, dict] = {}
-    skipped: dict[str, str] = {}
-    for attr, description in ATTRIBUTES.items():
-        idx = [i for i, ref in enumerate(refs) if ref[attr] is not None]
-        if not idx:
-            skipped[attr] = "the manifest has no reference for it"
-            continue
-        if attr == "instrument_family" and classifier is None:
-            skipped[attr] = "no instrument classifier (pass a train split to train one)"
-            continue
-        entry: dict[str, object] = {
-            "description": description,
-            "n": len(idx),
-            "chance": chance_accuracy(attr, [refs[i][attr] for i in idx]),
-        }
-        for name, analyses in sources.items():
-            hits = [
-                is_correct(attr, analyses[i].estimate.values()[attr], refs[i][attr]) for i in idx
-            ]
-            entry[name] = float(np.mean(hits))
-        accuracy[attr] = entry
-    if not accuracy:
-        notes.append(
-            "the manifest has no attribute fields (instrument_family, tempo_bpm, key, mode, "
-            "register, ...): only the Fréchet distance is reported"
-        )
-    return {
-        "kind": "maskgmt.eval",
-        "split": str(manifest),
-        "n_clips": len(rows),
-        "seed": config.seed,
-        "analysis": {"sample_rate": ANALYSIS_SR, "max_seconds": MAX_SECONDS},
-        "sources": {k: SOURCES[k] for k in sources},
-        "accuracy": accuracy,
-        "skipped": skipped,
-        "frechet": _frechet(sources),
-        "classifier": None
-        if classifier is None
-        else {
-            "classes": list(classifier.classes),
-            "n_train_clips": len(classifier.trained_on),
-            "train_accuracy": classifier.train_accuracy,
-        },
-        "notes": notes,
-    }
-
-
-def _frechet(sources: dict[str, list[ClipAnalysis]]) -> dict:
-    out: dict[str, object] = {
-        "name": FRECHET_NAME,
-        "embedding": "per-band mean and std of a 64-band log-mel spectrogram (dB), "
-        f"{MEL_STATS_DIM} dims",
-        "regularisation": "Ledoit-Wolf shrunk covariances (few clips, many dims); compare "
-        "distances only between sets of the same size",
-        "floor": "codec" if "codec" in sources else None,
-        "vs_real": {},
-    }
-    real = np.stack([a.mel_stats for a in sources["real"]])
-    if real.shape[0] < 2:
-        out["note"] = "needs at least 2 clips; not computed"
-        return out
-    for name, analyses in sources.items():
-        if name != "real":
-            out["vs_real"][name] = frechet_distance(real, np.stack([a.mel_stats for a in analyses]))
-    return out
-
-
-def _estimates(rows: Sequence[dict], sources: dict[str, list[ClipAnalysis]]) -> list[dict]:
-    """Per-clip reference and estimated values of every source (estimates.jsonl)."""
+def _estimates(
+    rows: Sequence[dict], sources: dict[str, list[ClipAnalysis]], windows: dict | None
+) -> list[dict]:
+    """Per-clip reference and estimated values of every source (estimates.jsonl); with
+    by-window figures also `generated_first_window` and `generated_later`."""
+    parts = dict(sources)
+    if windows is not None:
+        parts |= {"generated_first_window": windows["first"], "generated_later": windows["later"]}
     out = []
     for i, r in enumerate(rows):
         rec: dict[str, object] = {
@@ -362,12 +418,13 @@ def _estimates(rows: Sequence[dict], sources: dict[str, list[ClipAnalysis]]) -> 
             "text": r["text"],
             "reference": reference_values(r),
         }
-        for name, analyses in sources.items():
+        for name, analyses in parts.items():
             e = analyses[i].estimate
             rec[name] = {
                 **e.values(),
                 "tempo": round(e.tempo_bpm, 2),
                 "median_pitch": _finite(e.median_pitch),
+                "notes_per_s": round(e.notes_per_s, 3),
             }
         out.append(rec)
     return out

@@ -7,6 +7,7 @@ to score a clip it was trained on. Saved as `classifier.safetensors` (weights) +
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +95,14 @@ class InstrumentClassifier:
     def predict(self, features: np.ndarray) -> list[str]:
         """features[M, F] -> M family names."""
         return [self.classes[i] for i in self.probabilities(features).argmax(axis=1)]
+
+    def fingerprint(self) -> str:
+        """A short hash of the classes and weights: two classifiers that predict alike share it
+        (the analysis cache keys cached family estimates on it)."""
+        h = hashlib.sha256(json.dumps(list(self.classes)).encode())
+        for a in (self.mean, self.scale, self.weight, self.bias):
+            h.update(np.ascontiguousarray(a, dtype=np.float64).tobytes())
+        return h.hexdigest()[:16]
 
     def save(self, directory: str | Path) -> Path:
         """Write classifier.safetensors + classifier.json into `directory` (created)."""
