@@ -35,16 +35,53 @@ class GenerationTimings:
 
 
 def _resolve_codec(model_dir: Path, metadata: dict, codec: AudioCodec | str | None) -> AudioCodec:
+    """The codec given, else the one the model folder names: `MODEL/SOURCE` for a local codec
+    (never a folder relative to the current directory), or a short name / hub id."""
     if codec is not None and not isinstance(codec, str):
         return codec
-    source = codec or (metadata.get("codec") or {}).get("source")
-    if not source:
+    if codec is not None:
+        return load_codec(codec)
+    source = (metadata.get("codec") or {}).get("source")
+    if not isinstance(source, str) or not source:
         raise ValueError(
             f"model folder {model_dir} does not say which codec made its tokens "
             "(config.json metadata.codec.source is missing); pass codec=NAME_OR_DIR"
         )
     local = model_dir / source
-    return load_codec(str(local) if local.exists() else source)
+    if local.exists():
+        return load_codec(str(local))
+    from maskgmt.codecs.hub import looks_like_hub_id
+    from maskgmt.codecs.loading import SHORT_NAMES
+
+    if Path(source).is_absolute() or source in SHORT_NAMES or looks_like_hub_id(source):
+        return load_codec(source)
+    raise FileNotFoundError(
+        f"model folder {model_dir} lacks its codec folder {local}; copy the codec the model "
+        "was trained with there (`maskgmt train` writes it), or pass codec=NAME_OR_DIR"
+    )
+
+
+def _check_codec(model: MaskGmt, codec: AudioCodec, what: str) -> None:
+    """Refuse a codec whose shape or (when the model recorded one) fingerprint differs from
+    the codec the model was trained with."""
+    tr = model.transformer.config
+    if codec.n_q != tr.n_q or codec.codebook_size != tr.num_tokens:
+        raise ValueError(
+            f"codec gives K={codec.n_q} levels of {codec.codebook_size} codes but the model "
+            f"expects K={tr.n_q} of {tr.num_tokens}; load the codec the model was trained with"
+        )
+    expected = (model.metadata or {}).get("codec")
+    if not isinstance(expected, dict) or not expected.get("fingerprint"):
+        return
+    from maskgmt.codecs.checks import identity_mismatch
+
+    diffs = identity_mismatch(expected, codec.identity())
+    if diffs:
+        raise ValueError(
+            f"codec {codec.identity().get('source')!r} is not the codec {what} was trained "
+            f"with ({'; '.join(diffs)}); load the model with its own codec (the model folder's "
+            "codec/, or the name in its config.json metadata.codec)"
+        )
 
 
 class TextToMusic:
@@ -55,14 +92,14 @@ class TextToMusic:
     """
 
     def __init__(
-        self, *, model: MaskGmt, codec: AudioCodec, text_encoder: TextEncoder | None = None
+        self,
+        *,
+        model: MaskGmt,
+        codec: AudioCodec,
+        text_encoder: TextEncoder | None = None,
+        what: str | None = None,
     ):
-        tr = model.transformer.config
-        if codec.n_q != tr.n_q or codec.codebook_size != tr.num_tokens:
-            raise ValueError(
-                f"codec gives K={codec.n_q} levels of {codec.codebook_size} codes but the model "
-                f"expects K={tr.n_q} of {tr.num_tokens}; load the codec the model was trained with"
-            )
+        _check_codec(model, codec, what or "this model")
         self.model = model.eval()
         self.codec = codec
         self.text_encoder = text_encoder
@@ -89,7 +126,9 @@ class TextToMusic:
             text_encoder = load_text_encoder(text_encoder)
         model = MaskGmt.from_pretrained(model_dir, device=device, text_encoder=text_encoder)
         resolved = _resolve_codec(model_dir, model.metadata, codec)
-        return cls(model=model, codec=resolved, text_encoder=text_encoder)
+        return cls(
+            model=model, codec=resolved, text_encoder=text_encoder, what=f"model {model_dir}"
+        )
 
     # ------------------------------------------------------------------ properties
 

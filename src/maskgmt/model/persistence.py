@@ -141,7 +141,7 @@ def load_pretrained(
         metadata=metadata,
         **mc.to_dict(),
     )
-    state = load_file(str(weights_path))
+    state = _read_weights(weights_path)
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
@@ -156,5 +156,29 @@ def load_pretrained(
             f"unexpected {unexpected[:5]}, "
             f"wrong shapes {wrong[:5]}; the two files come from different models"
         )
+    bad = [
+        n
+        for n, t in state.items()
+        if (t.is_floating_point() or t.is_complex()) and not bool(torch.isfinite(t).all())
+    ]
+    if bad:
+        raise ValueError(
+            f"{weights_path}: {len(bad)} weight tensor(s) hold NaN or inf values (first: "
+            f"{bad[0]}); the weights are corrupt (training diverged?): retrain, or export an "
+            "earlier checkpoint"
+        )
     model.load_state_dict(state)
     return model.to(device).eval()
+
+
+def _read_weights(weights_path: Path) -> dict[str, torch.Tensor]:
+    """load_file, with a truncated or garbage file reported as one ValueError naming it."""
+    from safetensors import SafetensorError
+
+    try:
+        return load_file(str(weights_path))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as err:
+        raise ValueError(
+            f"{weights_path}: not a readable safetensors file ({err}); it is truncated or "
+            "corrupt: copy the model folder again from where it was trained"
+        ) from None
