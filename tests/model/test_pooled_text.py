@@ -17,6 +17,9 @@ def _model(pooled: bool) -> MaskGmt:
 def test_pooled_text_changes_logits_and_uses_the_null_for_a_dropped_caption() -> None:
     model = _model(True)
     backbone = model.transformer.backbone
+    assert not backbone.text_pool.weight.any()  # zero-initialised: training starts as without it
+    with torch.no_grad():
+        backbone.text_pool.weight.normal_()
     emb = torch.randn(2, 3, 16, generator=torch.Generator().manual_seed(0))
     mask = torch.tensor([[True, True, False], [False, False, False]])
     ctx = backbone.text_context(emb, mask)
