@@ -133,3 +133,12 @@ def test_continuation_samples_see_every_level_of_the_prefix() -> None:
         assert prefix >= 1  # a prefix given on all levels, level 1..K-1 included
         assert torch.equal(inputs[b, :, :prefix], codes[b, :, :prefix])
         assert bool((inputs[b, 1:, prefix:] == mask_id).all())  # above level 0: hidden after it
+
+
+def test_non_finite_logits_stop_generation_with_a_clear_error() -> None:
+    torch.manual_seed(0)
+    model = MaskGmt(transformer=tiny_transformer()).eval()
+    with torch.no_grad():
+        model.transformer.head_bias[0, 3] = float("nan")
+    with pytest.raises(ValueError, match="non-finite logits at level 0"):
+        _generate(model)

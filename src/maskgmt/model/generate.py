@@ -308,6 +308,11 @@ def _decode_level(
             logits = guide(cond, uncond, plan.scale_at(step, num_steps))
         else:
             logits = _logits_at(model, x, frames, text, level)
+        if not bool(torch.isfinite(logits).all()):
+            raise ValueError(
+                f"generate: the model gave non-finite logits at level {level}, step {step}; its "
+                "weights hold NaN or inf, or compute_dtype overflowed (retry with the default)"
+            )
         tau = plan.temperature_at(step, num_steps)
         sampled = sample(
             filter_logits(logits, top_k=plan.top_k, top_p=plan.top_p),
