@@ -189,6 +189,12 @@ class DemoServer(ThreadingHTTPServer):
         self.generate_lock = threading.Lock()
         super().__init__(address, _Handler)
 
+    def handle_error(self, request, client_address) -> None:
+        # a client that leaves mid-reply (closed tab, curl ^C) is normal: no traceback for it
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
+
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]

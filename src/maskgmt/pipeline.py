@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +12,47 @@ import torch
 
 from maskgmt.codecs import AudioCodec, load_codec
 from maskgmt.model import MaskGmt
+from maskgmt.model.checks import check_texts
 from maskgmt.text import TextEncoder, load_text_encoder
+
+MAX_SECONDS = 3600.0  # longest output `generate` makes: one hour
+SEED_RANGE = (-(2**63), 2**64 - 1)  # what torch.Generator.manual_seed accepts
+
+
+def _check_seconds(name: str, seconds: object) -> float:
+    ok = isinstance(seconds, numbers.Real) and not isinstance(seconds, bool)
+    if ok and seconds <= 0:
+        raise ValueError(f"{name}: expected > 0, got {seconds}")
+    if not ok or not math.isfinite(seconds) or not 0 < seconds <= MAX_SECONDS:
+        raise ValueError(
+            f"{name}: expected a number of seconds in (0, {MAX_SECONDS:g}] (at most one hour), "
+            f"got {seconds!r}"
+        )
+    return float(seconds)
+
+
+def _check_seed(seed: object) -> int:
+    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool):
+        raise ValueError(f"seed: expected an int (or None), got {seed!r} ({type(seed).__name__})")
+    if not SEED_RANGE[0] <= int(seed) <= SEED_RANGE[1]:
+        raise ValueError(f"seed: expected an int in [-2**63, 2**64 - 1], got {seed}")
+    return int(seed)
+
+
+def _check_prompt_codes(prompt_codes: object) -> torch.Tensor:
+    if not isinstance(prompt_codes, torch.Tensor):
+        raise ValueError(
+            f"prompt_codes: expected a LongTensor [B, K, T], got {type(prompt_codes).__name__}"
+        )
+    dtype = prompt_codes.dtype
+    if dtype.is_floating_point or dtype.is_complex or dtype == torch.bool:
+        raise ValueError(
+            f"prompt_codes: expected integer codec codes (torch.long), got dtype {dtype}; "
+            "pass codes from encode_prompt (or codec.encode), not audio or a mask"
+        )
+    if prompt_codes.device.type == "meta":
+        raise ValueError("prompt_codes: got a tensor on the meta device (no data); pass real codes")
+    return prompt_codes
 
 
 @dataclass
@@ -152,6 +193,10 @@ class TextToMusic:
 
     def encode_prompt(self, wav: torch.Tensor, sample_rate: int) -> torch.Tensor:
         """Prompt audio wav[C, S] (or [B, C, S]) -> codes[B, K, T] to continue from."""
+        if not isinstance(wav, torch.Tensor):
+            raise ValueError(f"wav: expected a float tensor wav[C, S], got {type(wav).__name__}")
+        if wav.device.type == "meta":
+            raise ValueError("wav is on the meta device (a shape without samples); pass real audio")
         if wav.dim() == 2:
             wav = wav.unsqueeze(0)
         return self.codec.encode(wav.to(self.device), sample_rate).long()
@@ -176,12 +221,23 @@ class TextToMusic:
         """
         if isinstance(texts, str):
             texts = [texts]
-        if not texts:
+        if isinstance(texts, (list, tuple)) and not texts:
             raise ValueError("texts: expected at least one caption, got an empty list")
+        texts = check_texts("texts", texts, None)
+        if seconds is not None:
+            seconds = _check_seconds("seconds", seconds)
+        if seed is not None:
+            seed = _check_seed(seed)
+        if prompt_codes is not None:
+            prompt_codes = _check_prompt_codes(prompt_codes)
+        if overlap_seconds is not None:
+            overlap_seconds = _check_seconds("overlap_seconds", overlap_seconds)
         window = self.model.transformer.config.seq_len
         total = window if seconds is None else math.ceil(seconds * self.frame_rate - 1e-6)
         if total < 1:
-            raise ValueError(f"seconds: expected > 0, got {seconds}")
+            raise ValueError(
+                f"seconds: expected at least one frame ({1 / self.frame_rate:.3f} s), got {seconds}"
+            )
         overlap = (
             window // 2 if overlap_seconds is None else round(overlap_seconds * self.frame_rate)
         )
@@ -269,6 +325,8 @@ class TextToMusic:
         self, texts: list[str], *, seconds: float | None = None, seed: int | None = None, **kwargs
     ) -> torch.Tensor:
         """Captions (B strings) -> wav[B, C, S] at `sample_rate`, exactly `seconds` long."""
+        if seconds is not None:
+            seconds = _check_seconds("seconds", seconds)
         codes = self.generate_codes(texts, seconds=seconds, seed=seed, **kwargs)
         wav = self.decode(codes)
         frames_seconds = codes.shape[-1] / self.frame_rate

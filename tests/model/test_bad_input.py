@@ -93,7 +93,8 @@ def test_both_texts_and_embeddings(model: MaskGmt) -> None:
 @pytest.mark.parametrize(
     ("steps", "match"),
     [
-        ((4, 2), rf"steps: expected one count per codec level \({K}\), got 2"),
+        ((4, 2, 2, 2, 2), rf"steps: expected at most one count per codec level \({K}\), got 5"),
+        ((), r"steps: expected an int or 1 to 4 ints"),
         ((4, 2, 0, 1), r"steps: expected ints >= 1, got \(4, 2, 0, 1\)"),
         ("8", "steps: expected an int or a sequence"),
     ],

@@ -7,6 +7,14 @@ from pathlib import Path
 import typer
 
 from maskgmt.cli.app import app, codec_app
+from maskgmt.cli.checks import (
+    check_at_least,
+    check_audio_output,
+    check_device,
+    check_not_input,
+    check_output_dir,
+    check_output_file,
+)
 
 # torch, transformers and the codecs are imported inside the commands so `maskgmt --help`
 # stays fast.
@@ -23,11 +31,23 @@ def fit(
     seed: int = typer.Option(0, help="Seed for k-means (same seed + audio = same codec)."),
     device: str = typer.Option("cpu", help="torch device to fit on."),
     progress: bool = typer.Option(True, help="Show progress bars."),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace what a non-empty --out folder holds."
+    ),
 ) -> None:
     """Fit a SpectralCodec (no download needed) on your audio and save it to --out."""
     from maskgmt.audio import list_audio_files
     from maskgmt.codecs import SpectralCodec, SpectralCodecConfig
 
+    check_output_dir(out, "--out")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise ValueError(
+            f"--out {str(out)!r} is not empty (a model's or another codec?); choose a new "
+            "folder, or pass --overwrite to replace it"
+        )
+    check_at_least(n_q, 1, "--n-q")
+    check_at_least(codebook_size, 2, "--codebook-size")
+    check_device(device)
     files = list_audio_files(source)
     codec = SpectralCodec.fit_files(
         files,
@@ -63,6 +83,9 @@ def tokenize(
     from maskgmt.audio import read_audio
     from maskgmt.codecs import load_codec, save_codes
 
+    check_not_input(output, audio, "--output")
+    check_output_file(output, "--output", codes=True)
+    check_device(device)
     wav, sample_rate = read_audio(audio)
     if float(wav.abs().max()) == 0.0:
         raise ValueError(
@@ -90,6 +113,9 @@ def detokenize(
     from maskgmt.audio import write_audio
     from maskgmt.codecs import check_same_codec, load_codec, load_codes
 
+    check_not_input(output, codes_path, "--output")
+    check_audio_output(output, "--output")
+    check_device(device)
     codes, identity, meta = load_codes(codes_path)
     source = codec or identity.get("source")
     if not source:

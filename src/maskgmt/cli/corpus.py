@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from maskgmt.cli.app import corpus_app
+from maskgmt.cli.checks import check_output_dir
 
 
 @corpus_app.command("build")
@@ -30,6 +31,7 @@ def build(
     """Render a captioned music corpus offline; rerun the same command to resume."""
     from maskgmt.data.corpus import build_corpus
 
+    check_output_dir(out, "--out")
     report = build_corpus(
         out,
         clips=clips,

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from maskgmt.cli.app import app
+from maskgmt.cli.checks import check_at_least, check_device, check_output_dir
 
 
 @app.command()
@@ -33,6 +34,9 @@ def prepare(
     """Encode every clip once into a token cache for `maskgmt train --data`."""
     from maskgmt.data.prepare import prepare_cache
 
+    check_output_dir(out, "--out")
+    check_at_least(batch_size, 1, "--batch-size")
+    check_device(device)
     report = prepare_cache(
         source,
         out,
@@ -62,6 +66,7 @@ def merge_caches_command(
     """Combine the shard caches of a sharded `prepare` (or caches of one codec) into one."""
     from maskgmt.data.cache import merge_caches
 
+    check_output_dir(out, "--out")
     info = merge_caches(shards, out, progress=progress)
     typer.echo(
         f"token cache: {out}\n  {info.num_clips} clips ({info.seconds / 3600:.2f} h) from "

@@ -8,10 +8,20 @@ from pathlib import Path
 import typer
 
 from maskgmt.cli.app import app
+from maskgmt.cli.checks import (
+    check_at_least,
+    check_audio_output,
+    check_device,
+    check_output_dir,
+    check_seconds,
+    check_seed,
+)
 
 
 def parse_steps(text: str | None) -> int | tuple[int, ...] | None:
-    """'12' -> 12; '16,8,4,4' -> (16, 8, 4, 4); None -> None (the model's defaults)."""
+    """'12' -> 12; '16,8,4,4' -> (16, 8, 4, 4); None -> None (the model's defaults).
+
+    A list shorter than the model's levels repeats its last value (the model does that)."""
     if text is None:
         return None
     try:
@@ -31,6 +41,10 @@ def _slug(text: str, n: int = 40) -> str:
 
 def read_captions(batch_file: Path) -> list[str]:
     """One caption a line; blank lines and lines starting with # are ignored."""
+    if batch_file.is_dir():
+        raise ValueError(
+            f"--batch-file: {batch_file} is a folder; pass a text file with one caption a line"
+        )
     if not batch_file.is_file():
         raise FileNotFoundError(f"--batch-file: {batch_file} does not exist")
     captions = [ln.strip() for ln in batch_file.read_text().splitlines()]
@@ -49,8 +63,14 @@ def generate(
         ..., "-o", "--out", help="WAV file to write (a folder with --batch-file)."
     ),
     model: Path = typer.Option(..., "--model", help="Model folder written by `maskgmt train`."),
-    seconds: float = typer.Option(None, help="Length in seconds (default: one model window)."),
-    steps: str = typer.Option(None, help="Refinement steps: one int, or one per level: 16,8,4,4."),
+    seconds: float = typer.Option(
+        None, help="Length in seconds, at most 3600 (default: one model window)."
+    ),
+    steps: str = typer.Option(
+        None,
+        help="Refinement steps: one int for every level, or one per level like 16,8,4,4 "
+        "(a shorter list repeats its last value for the remaining levels).",
+    ),
     cond_scale: float = typer.Option(3.0, help="Classifier-free guidance scale (1 = no guidance)."),
     temperature: float = typer.Option(None, help="Sampling temperature (default: the model's)."),
     top_k: int = typer.Option(None, help="Sample among the k most likely codes."),
@@ -70,6 +90,20 @@ def generate(
     if (caption is None) == (batch_file is None):
         raise ValueError("give either a CAPTION or --batch-file FILE (exactly one)")
     captions = read_captions(batch_file) if batch_file else [caption]
+    # every argument is checked before the model loads
+    check_seconds(seconds)
+    check_seed(seed, count=len(captions))
+    check_at_least(batch_size, 1, "--batch-size")
+    check_device(device)
+    if batch_file:
+        check_output_dir(out, "--out")
+    else:
+        check_audio_output(out, "--out")
+    if prompt_audio is not None and not prompt_audio.is_file():
+        raise FileNotFoundError(
+            f"--prompt-audio: {prompt_audio} is not an audio file"
+            + (" (it is a folder)" if prompt_audio.is_dir() else " (it does not exist)")
+        )
     sampling = {
         "steps": parse_steps(steps),
         "cond_scale": cond_scale,

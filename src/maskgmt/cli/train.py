@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from maskgmt.cli.app import app
+from maskgmt.cli.checks import check_output_dir
 
 
 @app.command("train")
@@ -34,6 +35,7 @@ def train_command(
     from maskgmt.train.config import get_preset, load_config
     from maskgmt.train.loop import train
 
+    check_output_dir(out, "--out")
     cfg = get_preset(preset)
     if config is not None:
         cfg = load_config(config, base=cfg)

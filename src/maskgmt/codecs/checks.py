@@ -40,6 +40,8 @@ def prepare_wav(
         raise ValueError(f"wav must be float samples in [-1, 1]; got dtype {wav.dtype}")
     if wav.shape[0] == 0 or wav.shape[-1] == 0:
         raise ValueError(f"wav is empty (shape {tuple(wav.shape)}); pass at least one sample")
+    if wav.device.type == "meta":
+        raise ValueError("wav is on the meta device (a shape without samples); pass real audio")
     sample_rate = check_sample_rate(sample_rate)
     check_finite(wav)
     wav = wav.float()
@@ -70,6 +72,8 @@ def check_codes(
         raise ValueError(f"codes must be a tensor codes[B, K, T]; got {shape}")
     if codes.is_floating_point() or codes.is_complex() or codes.dtype == torch.bool:
         raise ValueError(f"codes must be integer codes[B, K, T]; got dtype {codes.dtype}")
+    if codes.device.type == "meta":
+        raise ValueError("codes are on the meta device (a shape without values); pass real codes")
     k = codes.shape[1]
     if levels is None:
         if k != n_q:

@@ -18,6 +18,15 @@ def _shape(x: Any) -> str:
     )
 
 
+def check_has_data(name: str, x: Any) -> None:
+    """A tensor on the meta device has a shape but no values: refuse it by name."""
+    if isinstance(x, torch.Tensor) and x.device.type == "meta":
+        raise ValueError(
+            f"{name}: got a tensor on the meta device (a shape without data); pass real "
+            "values, e.g. on cpu"
+        )
+
+
 def check_codes_shape(name: str, codes: Any, config: BackboneConfig) -> None:
     """codes must be an integer tensor [B, K, T] with B >= 1, K = n_q and 1 <= T <= seq_len."""
     if not isinstance(codes, torch.Tensor) or codes.dim() != 3:
@@ -30,6 +39,7 @@ def check_codes_shape(name: str, codes: Any, config: BackboneConfig) -> None:
             f"{name}: expected integer codes (torch.long), got dtype {codes.dtype}; "
             "pass codec token ids, e.g. codes.long()"
         )
+    check_has_data(name, codes)
     b, k, t = codes.shape
     if b == 0:
         raise ValueError(f"{name}: expected at least one clip, got batch size 0")
@@ -67,6 +77,7 @@ def check_bool_mask(name: str, mask: Any, shape: Sequence[int], what: str) -> No
         raise ValueError(
             f"{name}: expected a bool tensor of shape {tuple(shape)} ({what}), got {_shape(mask)}"
         )
+    check_has_data(name, mask)
 
 
 def check_texts(name: str, texts: Any, batch: int | None) -> list[str]:
@@ -94,6 +105,7 @@ def check_text_embeds(
         raise ValueError(
             f"{emb_name}: expected a float tensor [B, L, {text_dim}], got {_shape(emb)}"
         )
+    check_has_data(emb_name, emb)
     b, n, d = emb.shape
     if d != text_dim:
         raise ValueError(
@@ -116,7 +128,10 @@ def check_text_embeds(
 
 
 def check_steps(steps: Any, num_levels: int) -> tuple[int, ...]:
-    """steps: an int for every level or one int per level -> tuple of K ints >= 1."""
+    """steps: an int for every level, or one int per level -> tuple of K ints >= 1.
+
+    A shorter sequence repeats its last value for the remaining levels: (16, 8, 4) on 8 levels
+    is (16, 8, 4, 4, 4, 4, 4, 4)."""
     if isinstance(steps, int) and not isinstance(steps, bool):
         steps = (steps,) * num_levels
     if not isinstance(steps, Sequence) or isinstance(steps, str):
@@ -124,11 +139,16 @@ def check_steps(steps: Any, num_levels: int) -> tuple[int, ...]:
             f"steps: expected an int or a sequence of {num_levels} ints, got {type(steps).__name__}"
         )
     steps = tuple(steps)
-    if len(steps) != num_levels:
+    if not steps:
         raise ValueError(
-            f"steps: expected one count per codec level ({num_levels}), got {len(steps)}: {steps}; "
-            "pass a single int to use it for every level"
+            f"steps: expected an int or 1 to {num_levels} ints (one per level), got ()"
         )
+    if len(steps) > num_levels:
+        raise ValueError(
+            f"steps: expected at most one count per codec level ({num_levels}), got "
+            f"{len(steps)}: {steps}; pass a single int to use it for every level"
+        )
+    steps = steps + steps[-1:] * (num_levels - len(steps))
     if not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in steps):
         raise ValueError(f"steps: expected ints >= 1, got {steps}")
     return steps

@@ -298,7 +298,7 @@ class MaskGmt(nn.Module):
         tc = self.transformer.config
         codes, frame_mask = self._check_codes(music_ids, padding_mask)
         b, _, t = codes.shape
-        if not (isinstance(level, int) and 0 <= level < tc.n_q):
+        if not (isinstance(level, int) and not isinstance(level, bool) and 0 <= level < tc.n_q):
             raise ValueError(f"level: expected an int in [0, {tc.n_q}), got {level!r}")
         if token_mask is None:
             hide = torch.ones(b, t, dtype=torch.bool, device=self.device)
