@@ -91,9 +91,79 @@ def list_checkpoints(run_dir: str | Path) -> list[Path]:
 
 
 def latest_checkpoint(run_dir: str | Path) -> Path | None:
-    """The newest complete checkpoint, or None."""
+    """The newest complete and readable checkpoint, or None when the run has none.
+
+    A newer checkpoint whose files are truncated or unreadable (a disk filled up, a copy cut
+    short) is skipped with a warning naming it, so a resume falls back to the previous good one;
+    when every checkpoint is damaged this raises ValueError naming the first problem.
+    """
     found = list_checkpoints(run_dir)
-    return found[-1] if found else None
+    problems: list[str] = []
+    for path in reversed(found):
+        problem = checkpoint_problem(path)
+        if problem is None:
+            for skipped in problems:
+                print(
+                    f"warning: {skipped}; resuming from the previous good checkpoint "
+                    f"{str(path)!r} instead",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            return path
+        problems.append(problem)
+    if problems:
+        raise ValueError(
+            f"every checkpoint in {str(checkpoints_root(run_dir))!r} is damaged ({problems[0]}); "
+            "train into a new --out folder, or restore the checkpoints from a copy"
+        )
+    return None
+
+
+def checkpoint_problem(path: str | Path) -> str | None:
+    """What makes checkpoint folder `path` unusable (a truncated or garbage file), or None.
+
+    Cheap: parses the JSON files and the safetensors headers and compares each safetensors
+    file's size with what its header declares (a truncated file is always caught)."""
+    path = Path(path)
+    for file in sorted(path.glob("*.json")):
+        try:
+            json.loads(file.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            return f"checkpoint file {str(file)!r} is damaged (not valid JSON: {err})"
+    for name in ("model.safetensors", "optimizer.safetensors"):
+        if not (path / name).is_file():
+            return f"checkpoint {str(path)!r} lacks {name}"
+    for file in sorted(path.glob("*.safetensors")):
+        problem = _safetensors_problem(file)
+        if problem is not None:
+            return f"checkpoint file {str(file)!r} is damaged ({problem})"
+    return None
+
+
+def _safetensors_problem(file: Path) -> str | None:
+    size = file.stat().st_size
+    try:
+        with open(file, "rb") as f:
+            head = f.read(8)
+            if len(head) < 8:
+                return f"{size} bytes: shorter than a safetensors header"
+            n = int.from_bytes(head, "little")
+            if n > size - 8:
+                return f"truncated: the header alone declares {n + 8} bytes, the file has {size}"
+            header = json.loads(f.read(n))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        return f"not a safetensors file: {err}"
+    if not isinstance(header, dict):
+        return "not a safetensors file: the header is not a JSON object"
+    ends = [
+        v["data_offsets"][1]
+        for k, v in header.items()
+        if k != "__metadata__" and isinstance(v, dict) and "data_offsets" in v
+    ]
+    want = 8 + n + max(ends, default=0)
+    if size != want:
+        return f"truncated or padded: {size} bytes, its header declares {want}"
+    return None
 
 
 # --------------------------------------------------------------------------- saving
@@ -230,6 +300,9 @@ def load_checkpoint(
 
     procs = processes or SingleProcess()
     path = Path(path)
+    problem = checkpoint_problem(path)
+    if problem is not None:
+        raise ValueError(f"{problem}; resume from an earlier checkpoint, or train into a new --out")
     state = read_checkpoint_state(path)
     check_identity(path, state["identity"], identity)
 
