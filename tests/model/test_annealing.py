@@ -81,8 +81,13 @@ def test_annealing_changes_the_sampled_codes(model: MaskGmt) -> None:
 
     def greedy(**kw) -> torch.Tensor:
         return model.generate(
-            text_embeds=emb, text_mask=mask, steps=(8, 2, 1, 1), temperature=0.0, **kw
-        )
+            text_embeds=emb,
+            text_mask=mask,
+            steps=(8, 2, 1, 1),
+            temperature=0.0,
+            choice_temperature=0.0,
+            **kw,
+        )  # no re-masking noise: greedy decoding is deterministic without a seed
 
     constant = greedy(cond_scale=3.0)
     annealed = greedy(cond_scale=3.0, min_cond_scale=1.0)

@@ -12,7 +12,7 @@ from maskgmt.cli.app import app
 @app.command()
 def demo(
     out: Path = typer.Option(Path("demo"), "--out", "-o", help="Folder for everything it makes."),
-    clips: int = typer.Option(320, help="Corpus clips to render."),
+    clips: int = typer.Option(1100, help="Corpus clips to render (about 10% are test clips)."),
     seconds: float = typer.Option(6.0, help="Length of each corpus clip."),
     minutes: float = typer.Option(7.0, help="Training time budget in minutes."),
     max_steps: int = typer.Option(None, help="Optional cap on training steps."),
@@ -22,7 +22,7 @@ def demo(
         256, help="Codes per level of the fitted codec (EnCodec has 1024; fewer learn faster)."
     ),
     eval_clips: int = typer.Option(
-        24, help="Held-out clips to score with `maskgmt eval` (0: skip)."
+        120, help="Held-out clips to score with `maskgmt eval` (0: skip)."
     ),
     seed: int = typer.Option(0, help="Seed for the corpus, training and sampling."),
     workers: int = typer.Option(None, help="Render processes (default: all cores)."),

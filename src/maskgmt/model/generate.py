@@ -33,8 +33,10 @@ if TYPE_CHECKING:
 LEVEL0_STEPS = 16
 UPPER_STEPS = 2
 CFG_LEVELS = 1  # guide level 0 only: it fixes what the music is; finer levels refine the sound
-# Re-masking defaults: measured on held-out captions, see docs/QUALITY.md.
-CHOICE_TEMPERATURE = 0.0
+# Re-masking defaults, measured on 240 held-out captions (docs/QUALITY.md): Gumbel noise of scale
+# 4 on the confidences raised note activity from 0.67 to 1.00 of the real audio's, with key and
+# register adherence unchanged within their intervals.
+CHOICE_TEMPERATURE = 4.0
 ANNEAL_TEMPERATURE = True
 REMASK_SPAN = 1
 PRUNE_QUERIES = True  # last block + head only on masked frames; False = full passes (ablations)
