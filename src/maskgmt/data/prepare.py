@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -141,14 +142,38 @@ def prepare_cache(
         for number, (lo, hi) in enumerate(bounds):
             final = chunks_dir / f"{number:05d}"
             if (final / CHUNK_META).is_file():
-                resumed += 1
-                bar.update(hi - lo)
-            else:
-                encoder.write(rows, lo, hi, final, bar)
+                problem = _chunk_problem(final, lo, hi)
+                if problem is None:
+                    resumed += 1
+                    bar.update(hi - lo)
+                    continue
+                print(
+                    f"warning: finished chunk {str(final)!r} is damaged ({problem}); "
+                    "encoding its clips again",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                shutil.rmtree(final)
+            encoder.write(rows, lo, hi, final, bar)
     return _finalise(out_dir, request, encoder, total=len(bounds), resumed=resumed, started=started)
 
 
 # ----------------------------------------------------------------------------- state
+
+
+def _chunk_problem(chunk: Path, lo: int, hi: int) -> str | None:
+    """Why a finished chunk folder cannot be used (truncated or garbage files), or None."""
+    try:
+        meta = json.loads((chunk / CHUNK_META).read_text())
+        if meta.get("rows") != [lo, hi]:
+            return f"{CHUNK_META} covers rows {meta.get('rows')}, expected [{lo}, {hi}]"
+        with datasets_progress(False):
+            num_rows = datasets.load_from_disk(str(chunk)).num_rows
+    except Exception as err:  # JSON, arrow or datasets errors: all mean "damaged"
+        return f"{type(err).__name__}: {str(err)[:200]}"
+    if num_rows != meta.get("kept"):
+        return f"{num_rows} rows on disk, {CHUNK_META} says {meta.get('kept')}"
+    return None
 
 
 def _finished_cache(out_dir: Path, request: dict, codec: Any) -> CacheInfo | None:
