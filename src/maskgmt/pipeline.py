@@ -158,6 +158,11 @@ class TextToMusic:
         """Load `model_dir` (written by `maskgmt train`); codec and text encoder come from its
         metadata unless given."""
         model_dir = Path(model_dir)
+        if model_dir.is_file():
+            raise ValueError(
+                f"{model_dir} is a file, not a model folder; pass the folder `maskgmt train` "
+                "wrote (its `model` subfolder, holding config.json and model.safetensors)"
+            )
         if not (model_dir / "config.json").is_file():
             raise FileNotFoundError(
                 f"{model_dir} is not a maskgmt model folder (no config.json); "

@@ -36,6 +36,8 @@ def train_command(
     from maskgmt.train.loop import train
 
     check_output_dir(out, "--out")
+    if config is not None and config.is_dir():
+        raise ValueError(f"--config {str(config)!r} is a folder; pass a YAML file of overrides")
     cfg = get_preset(preset)
     if config is not None:
         cfg = load_config(config, base=cfg)

@@ -34,6 +34,11 @@ def load_codes(path: str | Path) -> tuple[torch.Tensor, dict, dict]:
     from safetensors import SafetensorError, safe_open
 
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(
+            f"code file {str(path)!r} is a folder; pass a .safetensors file written by "
+            "`maskgmt tokenize`"
+        )
     if not path.is_file():
         raise FileNotFoundError(
             f"code file {str(path)!r} does not exist; make one with `maskgmt tokenize`"

@@ -9,6 +9,7 @@ import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 import datasets
 
@@ -64,12 +65,23 @@ class CacheInfo:
 # ----------------------------------------------------------------------------- loading
 
 
+def read_json_file(path: Path, fix: str = "restore it, or make the folder again") -> Any:
+    """json.loads of a file, with a damaged file reported as one ValueError naming it."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{str(path)!r} is not valid JSON ({e}); {fix}") from None
+
+
 def read_info(cache_dir: str | Path) -> CacheInfo:
     """The `CacheInfo` of a complete cache folder (FileNotFoundError if there is none)."""
     path = Path(cache_dir) / INFO_FILE
     if not path.is_file():
         raise FileNotFoundError(_not_a_cache_message(Path(cache_dir)))
-    return CacheInfo.from_json(json.loads(path.read_text()), where=str(path))
+    return CacheInfo.from_json(
+        read_json_file(path, "the cache is damaged: run `maskgmt prepare` into a new --out"),
+        where=str(path),
+    )
 
 
 def load_cache(cache_dir: str | Path) -> tuple[datasets.Dataset, CacheInfo]:
@@ -98,7 +110,17 @@ def read_skipped(cache_dir: str | Path) -> list[dict]:
     path = Path(cache_dir) / SKIPPED_FILE
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    records = []
+    for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line:
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                raise ValueError(
+                    f"{str(path)}:{no} is not valid JSON ({e}); the cache is damaged: run "
+                    "`maskgmt prepare` into a new --out"
+                ) from None
+    return records
 
 
 def merge_caches(

@@ -24,6 +24,7 @@ from maskgmt.data.cache import (
     atomic_write_text,
     datasets_progress,
     read_info,
+    read_json_file,
     read_skipped,
     write_cache,
 )
@@ -197,7 +198,8 @@ def _claim(out_dir: Path, request: dict, codec: Any) -> None:
     state = {"request": request, "codec": _identity(codec)}
     path = out_dir / STATE_FILE
     if path.is_file():
-        if json.loads(path.read_text()) != json.loads(json.dumps(state)):
+        fix = f"delete {str(out_dir)!r} and run prepare again"
+        if read_json_file(path, fix) != json.loads(json.dumps(state)):
             raise ValueError(
                 f"--out {str(out_dir)!r} holds an unfinished cache from other input or settings; "
                 "rerun with the same arguments to resume it, or pass a new --out folder"
@@ -217,7 +219,8 @@ def _finalise(
     """Combine the finished chunks into the cache, or raise if every clip was skipped."""
     codec = encoder.codec
     chunk_dirs = sorted((out_dir / CHUNKS_DIR).glob("[0-9]*"))
-    metas = [json.loads((d / CHUNK_META).read_text()) for d in chunk_dirs]
+    fix = "delete that chunk folder and rerun the same prepare command to encode it again"
+    metas = [read_json_file(d / CHUNK_META, fix) for d in chunk_dirs]
     skipped = [rec for m in metas for rec in m["skipped"]]
     kept = sum(m["kept"] for m in metas)
     info = CacheInfo(

@@ -76,6 +76,11 @@ def resolve_model_dir(name_or_path: str | Path) -> Path:
     if path.is_dir():
         return path
     name = str(name_or_path)
+    if path.exists():
+        raise ValueError(
+            f"name_or_path: {name!r} is a file, not a model folder; pass the folder that holds "
+            f"{CONFIG_NAME} and {WEIGHTS_NAME}"
+        )
     looks_like_repo = (
         name.count("/") == 1 and not name.startswith((".", "/", "~")) and not path.exists()
     )

@@ -268,7 +268,13 @@ def read_checkpoint_state(path: str | Path) -> dict[str, Any]:
         raise FileNotFoundError(
             f"checkpoint folder {str(path)!r} has no state.json: not a complete maskgmt checkpoint"
         )
-    return json.loads(file.read_text())
+    try:
+        return json.loads(file.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(
+            f"{str(file)!r} is not valid JSON ({e}): the checkpoint is damaged; delete "
+            f"{str(path)!r} to resume from the one before it"
+        ) from None
 
 
 def check_identity(path: str | Path, saved: dict[str, Any], current: dict[str, Any]) -> None:
