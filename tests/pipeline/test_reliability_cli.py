@@ -180,3 +180,13 @@ def test_a_client_leaving_leaves_no_traceback_in_the_log(capsys) -> None:
     finally:
         server.server_close()
     assert sys.exc_info()[0] is None
+
+
+def test_eval_checks_its_options_first(tmp_path: Path, model_dir: Path, capsys) -> None:
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    split = tmp_path / "test.jsonl"  # never read: the checks come first
+    base = ["eval", "--split", split, "--model", model_dir, "--out"]
+    fails([*base, a_file], capsys, "is a file, but a folder is needed")
+    fails([*base, tmp_path / "r", "--seconds", "inf"], capsys, "--seconds: expected")
+    fails([*base, tmp_path / "r", "--batch-size", "0"], capsys, "--batch-size: expected >= 1")

@@ -55,6 +55,13 @@ def eval_command(
     bootstrap: int = typer.Option(1000, "--bootstrap", help="Bootstrap resamples per interval."),
 ) -> None:
     """Score how well audio follows its captions: real vs codec vs generated vs shuffled control."""
+    from maskgmt.cli.checks import (
+        check_at_least,
+        check_device,
+        check_output_dir,
+        check_seconds,
+        check_seed,
+    )
     from maskgmt.eval.evaluate import (
         EvalConfig,
         evaluate_audio_dir,
@@ -66,6 +73,11 @@ def eval_command(
 
     if (model is None) == (audio_dir is None):
         raise ValueError("eval: pass exactly one of --model DIR (generate) or --audio-dir DIR")
+    check_output_dir(out, "--out")
+    check_seconds(seconds)
+    check_seed(seed, count=limit or 1)
+    check_at_least(batch_size, 1, "--batch-size")
+    check_device(device)
     n_rows = len(read_split(split, limit=limit))
     if n_rows < RECOMMENDED_CLIPS:
         typer.echo(f"warning: {few_clips_warning(n_rows)}", err=True)
