@@ -190,3 +190,10 @@ def test_eval_checks_its_options_first(tmp_path: Path, model_dir: Path, capsys) 
     fails([*base, a_file], capsys, "is a file, but a folder is needed")
     fails([*base, tmp_path / "r", "--seconds", "inf"], capsys, "--seconds: expected")
     fails([*base, tmp_path / "r", "--batch-size", "0"], capsys, "--batch-size: expected >= 1")
+
+
+def test_generate_refuses_to_overwrite_its_prompt(wav: Path, model_dir: Path, capsys) -> None:
+    before = wav.read_bytes()
+    argv = ["generate", "x", "-o", wav, "--prompt-audio", wav, "--model", model_dir]
+    fails([*argv, "--seconds", "2"], capsys, "is the input file")
+    assert wav.read_bytes() == before

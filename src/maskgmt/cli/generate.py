@@ -12,6 +12,7 @@ from maskgmt.cli.checks import (
     check_at_least,
     check_audio_output,
     check_device,
+    check_not_input,
     check_output_dir,
     check_seconds,
     check_seed,
@@ -99,6 +100,8 @@ def generate(
         check_output_dir(out, "--out")
     else:
         check_audio_output(out, "--out")
+    if prompt_audio is not None and not batch_file:
+        check_not_input(out, prompt_audio, "--out")
     if prompt_audio is not None and not prompt_audio.is_file():
         raise FileNotFoundError(
             f"--prompt-audio: {prompt_audio} is not an audio file"
