@@ -197,3 +197,11 @@ def test_generate_refuses_to_overwrite_its_prompt(wav: Path, model_dir: Path, ca
     argv = ["generate", "x", "-o", wav, "--prompt-audio", wav, "--model", model_dir]
     fails([*argv, "--seconds", "2"], capsys, "is the input file")
     assert wav.read_bytes() == before
+
+
+def test_save_codes_refuses_an_audio_suffix(tmp_path: Path) -> None:
+    from maskgmt.codecs import save_codes
+
+    with pytest.raises(ValueError, match="a code file is safetensors, not audio"):
+        save_codes(tmp_path / "c.WAV", torch.zeros(2, 3, dtype=torch.long), codec_identity={})
+    assert not (tmp_path / "c.WAV").exists()

@@ -18,7 +18,14 @@ def save_codes(path: str | Path, codes: torch.Tensor, *, codec_identity: dict, *
     if not isinstance(codes, torch.Tensor) or codes.dim() != 2:
         shape = tuple(codes.shape) if isinstance(codes, torch.Tensor) else type(codes).__name__
         raise ValueError(f"codes must be codes[K, T] for one clip; got {shape}")
+    from maskgmt.audio import AUDIO_EXTENSIONS
+
     path = Path(path)
+    if path.suffix.lower() in AUDIO_EXTENSIONS:
+        raise ValueError(
+            f"{str(path)!r}: a code file is safetensors, not audio ({path.suffix}); name it "
+            f"{str(path.with_suffix('.safetensors'))!r}"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     metadata = {"format": FORMAT, "codec": json.dumps(codec_identity)}
     metadata.update({key: json.dumps(value) for key, value in meta.items()})
