@@ -110,3 +110,15 @@ def test_level_weights_pad_with_ones_and_reach_the_model(tmp_path: Path) -> None
         ModelConfig(level_weights=(0.0, 0.0))
     with pytest.raises(ValueError, match="level_weights"):
         ModelConfig(level_weights=(-1.0,))
+
+
+def test_yaml_exponent_without_a_dot_is_a_float(tmp_path) -> None:
+    from maskgmt.train.config import load_config
+
+    path = tmp_path / "c.yaml"
+    path.write_text("optim: {lr: 1e-3, weight_decay: 5E-2}\n")
+    cfg = load_config(path)
+    assert cfg.optim.lr == 0.001 and cfg.optim.weight_decay == 0.05
+    path.write_text("optim: {lr: fast}\n")
+    with pytest.raises(ValueError, match="optim.lr"):
+        load_config(path)

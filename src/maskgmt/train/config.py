@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 MIXED_PRECISION = ("auto", "no", "bf16", "fp16")
+_YAML_EXPONENT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 
 def _check(ok: bool, owner: str, name: str, expected: str, got: Any) -> None:
@@ -346,7 +348,8 @@ def _merge(obj: Any, overrides: dict[str, Any], *, prefix: str, source: str) -> 
 
 def _coerce(value: Any, tp: Any, dotted: str, source: str) -> Any:
     """Check `value` against the field type `tp`; ints are accepted for floats and lists for
-    tuples, nothing else is converted (YAML's `1e-3` without a dot is a string: refused)."""
+    tuples, and a string such as `1e-3` (YAML 1.1 reads an exponent without a dot as a string)
+    for a float; nothing else is converted."""
 
     def bad() -> ValueError:
         return ValueError(
@@ -384,6 +387,8 @@ def _coerce(value: Any, tp: Any, dotted: str, source: str) -> Any:
             raise bad()
         return value
     if tp is float:
+        if isinstance(value, str) and _YAML_EXPONENT.fullmatch(value.strip()):
+            value = float(value)  # YAML 1.1 reads 1e-3 (no dot in the mantissa) as a string
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise bad()
         return float(value)
