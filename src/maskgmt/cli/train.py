@@ -25,12 +25,23 @@ def train_command(
         None, "--max-minutes", help="Also stop after M minutes (still writes checkpoint + model)."
     ),
     resume: bool = typer.Option(False, "--resume", help="Continue from the newest checkpoint."),
+    init: str | None = typer.Option(
+        None,
+        "--init",
+        metavar="MODEL_DIR",
+        help="Fine-tune: start from this model folder's weights (fresh optimizer, schedule and "
+        "step count). Its codec and text encoder must be the cache's, its sizes the config's.",
+    ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Train a model on a token cache.
 
     Several processes (GPUs, or CPU nodes):
     `accelerate launch --multi_gpu --num_processes N -m maskgmt train ...`.
+
+    Fine-tuning a model on your own audio: prepare the cache with the model's codec
+    (`maskgmt prepare my.jsonl --codec MODEL/codec --out cache`), then
+    `maskgmt train --data cache --out run --init MODEL --config sizes.yaml`.
     """
     from maskgmt.train.config import get_preset, load_config
     from maskgmt.train.loop import train
@@ -46,6 +57,7 @@ def train_command(
         data_dir=data,
         out_dir=out,
         resume=resume,
+        init=init,
         max_steps=max_steps,
         max_minutes=max_minutes,
         progress=progress,

@@ -8,11 +8,13 @@ Run folder layout (`out_dir`):
     config.yaml                  the resolved TrainConfig of the run
     train_result.json            `TrainResult` as JSON (losses, text-gain history), rewritten at
                                  every validation; see `_result_fields`
+    init.json                    {"init_from": MODEL_DIR} of a run started with `init=`
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import sys
@@ -58,6 +60,9 @@ from maskgmt.train.validate import validate
 TEXT_GAIN_SHARE = 0.5
 TEXT_GAIN_BATCHES = 1
 
+# In the run folder of a run started with `init=`: {"init_from": the model folder or hub id}.
+INIT_FILE = "init.json"
+
 
 @dataclass
 class TrainResult:
@@ -102,6 +107,7 @@ def train(
     text_encoder: Any | None = None,
     codec: Any | None = None,
     progress: bool | None = None,
+    init: str | Path | None = None,
 ) -> TrainResult:
     """Train a `MaskGmt` on the token cache `data_dir`, writing checkpoints, TensorBoard logs and
     the final model folder under `out_dir`.
@@ -112,6 +118,11 @@ def train(
     text_encoder / codec: ready objects to use instead of loading them by name (the text encoder
         is only needed when the cache holds no text embeddings; the codec only for audio samples).
     resume: continue from the newest checkpoint in `out_dir` (error if there is none).
+    init: start a new run from the weights of this model folder (or hub id): fine-tuning. The
+        optimizer, LR schedule, EMA and step counter start fresh. The folder must have been
+        trained on the cache's codec and text encoder, with the run's architecture (see
+        `maskgmt.train.finetune`); its position table may be shorter or longer than the crop.
+        Refused with `resume` or into a run folder that already holds checkpoints.
     Run with `accelerate launch` for several processes; every process calls this function.
     """
     from accelerate import Accelerator
@@ -142,6 +153,17 @@ def train(
 
     # ---- run folder and resume checks (before any expensive work) -----------------------------
     existing = latest_checkpoint(out_dir)
+    if init is not None and resume:
+        raise ValueError(
+            "--init starts a new run from a model folder's weights and --resume continues a run "
+            "from its checkpoint; pass one of them (a run started with --init resumes with "
+            "--resume alone)"
+        )
+    if init is not None and list_checkpoints(out_dir):
+        raise ValueError(
+            f"{str(out_dir)!r} already holds checkpoints of a run; --init starts a new run: "
+            "choose a new --out folder (or continue that run with --resume, without --init)"
+        )
     if resume and existing is None:
         raise FileNotFoundError(
             f"--resume: no checkpoint in {str(out_dir / 'checkpoints')!r}; train without "
@@ -167,6 +189,12 @@ def train(
         max_val_clips=cfg.data.max_val_clips,
         seed=cfg.seed,
     )
+    source = None  # the --init model, checked against the cache before any other work
+    if init is not None:
+        from maskgmt.train import finetune
+
+        source = finetune.load_init_model(init)
+        finetune.check_init_codec(source, info.codec, init=init, data=data_dir)
     has_embeds = "text_embeds" in dataset.column_names
     items = CodesDataset(dataset, seq_len=seq_len, seed=cfg.seed, text_embeds=has_embeds)
     # Validation and samples always read the same frames: each clip's first `seq_len`.
@@ -198,6 +226,15 @@ def train(
     model = build_model(
         cfg.model, info=info, seq_len=seq_len, text_dim=text_dim, text_name=text_name, seed=cfg.seed
     )
+    init_from = _init_from(out_dir, init, resume)
+    if source is not None:
+        finetune.check_init_text_encoder(source, text_name, init=init)
+        finetune.check_init_architecture(model, source, init=init)
+        note = finetune.load_init_weights(model, source)
+        del source
+        if main:
+            print(f"fine-tuning from {init_from}" + (f" ({note})" if note else ""),
+                  file=sys.stderr)  # fmt: skip
     identity = run_identity(model, codec_identity=info.codec)
     optimizer, scheduler = build_optimizer(model, cfg.optim)
     ema = Ema(model, decay=cfg.optim.ema_decay) if cfg.optim.ema_decay > 0 else None
@@ -225,6 +262,10 @@ def train(
     if main:
         out_dir.mkdir(parents=True, exist_ok=True)
         _write_config(out_dir / "config.yaml", cfg)
+        if init is not None:  # so the model folder of a resumed run records it too
+            (out_dir / INIT_FILE).write_text(json.dumps({"init_from": init_from}) + "\n")
+        elif not resume:  # a stale record of an earlier attempt in this folder
+            (out_dir / INIT_FILE).unlink(missing_ok=True)
 
     log = RunLog(out_dir / "tensorboard" if main else None)
     result_file = TrainResultFile(
@@ -352,6 +393,8 @@ def train(
             "data": str(Path(data_dir).resolve()),
             "config": cfg.to_dict(),
         }
+        if init_from is not None:
+            summary["init_from"] = init_from
         write_model_folder(final, model_dir, codec_identity=info.codec, text_encoder=text_name,
                            train_summary=summary, cache_dir=Path(data_dir))  # fmt: skip
     fields = _result_fields(position, started, last_train, last_val, history, gains, finished=True)
@@ -509,6 +552,19 @@ def _seed_all(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def _init_from(out_dir: Path, init: str | Path | None, resume: bool) -> str | None:
+    """The model folder this run started from: `init`, or on resume what the run recorded."""
+    if init is not None:
+        from maskgmt.train.finetune import init_source
+
+        return init_source(init)
+    file = out_dir / INIT_FILE
+    if resume and file.is_file():
+        with contextlib.suppress(ValueError, OSError, AttributeError):
+            return json.loads(file.read_text()).get("init_from")
+    return None
 
 
 def _write_config(path: Path, cfg: TrainConfig) -> None:
