@@ -73,3 +73,11 @@ def test_negative_prompt_reaches_the_model(
     assert all(c.get("negative_texts") is None for c in model_calls)
     with_negative, without = decoded
     assert not torch.equal(with_negative, without)  # same seed: only the negative differs
+
+
+def test_choice_temperature_reaches_the_model(
+    model_dir: Path, tmp_path: Path, model_calls: list[dict]
+) -> None:
+    args = ("--seconds", "0.4", "--choice-temperature", "0")
+    assert _generate(model_dir, tmp_path / "a.wav", *args) == 0
+    assert model_calls and all(c.get("choice_temperature") == 0.0 for c in model_calls)

@@ -14,9 +14,14 @@ def demo(
     out: Path = typer.Option(Path("demo"), "--out", "-o", help="Folder for everything it makes."),
     clips: int = typer.Option(1100, help="Corpus clips to render (about 10% are test clips)."),
     seconds: float = typer.Option(6.0, help="Length of each corpus clip."),
-    minutes: float = typer.Option(7.0, help="Training time budget in minutes."),
+    minutes: float = typer.Option(6.0, help="Training time budget in minutes."),
     max_steps: int = typer.Option(None, help="Optional cap on training steps."),
     samples: int = typer.Option(4, help="Held-out captions to generate audio for."),
+    sample_seconds: float = typer.Option(
+        None,
+        help="Length of the generated and scored clips (default: one model window, 3 s; "
+        "6 adds a second, continued window, scored apart, at twice the generation time).",
+    ),
     preset: str = typer.Option("tiny", help="Model preset: tiny, small or base."),
     codebook_size: int = typer.Option(
         256, help="Codes per level of the fitted codec (EnCodec has 1024; fewer learn faster)."
@@ -37,6 +42,7 @@ def demo(
         train_minutes=minutes,
         max_steps=max_steps,
         samples=samples,
+        sample_seconds=sample_seconds,
         preset=preset,
         seed=seed,
         codebook_size=codebook_size,

@@ -76,6 +76,11 @@ def generate(
     temperature: float = typer.Option(None, help="Sampling temperature (default: the model's)."),
     top_k: int = typer.Option(None, help="Sample among the k most likely codes."),
     top_p: float = typer.Option(None, help="Nucleus sampling mass."),
+    choice_temperature: float = typer.Option(
+        None,
+        help="Noise on the re-masking order, fading to 0 by each level's last step (default 4; "
+        "0 re-masks by confidence alone, which decodes held notes).",
+    ),
     seed: int = typer.Option(0, help="Random seed; the same seed gives the same audio."),
     negative: str = typer.Option(None, help="Negative prompt: what the music should not be."),
     batch_file: Path = typer.Option(None, help="Text file with one caption a line."),
@@ -113,6 +118,7 @@ def generate(
         "temperature": temperature,
         "top_k": top_k,
         "top_p": top_p,
+        "choice_temperature": choice_temperature,
         "negative_texts": negative,
     }
     sampling = {k: v for k, v in sampling.items() if v is not None}
