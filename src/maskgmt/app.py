@@ -255,8 +255,11 @@ class _Handler(BaseHTTPRequestHandler):
         except RequestError as e:
             self._error(HTTPStatus.BAD_REQUEST, e.field, e.message)
         except ValueError as e:  # the model refused the settings (e.g. steps per level)
-            named = str(e).split(":", 1)[0]
-            self._error(HTTPStatus.BAD_REQUEST, named if named in FIELDS else "request", str(e))
+            named, _, rest = str(e).partition(":")
+            if named in FIELDS:  # the message names its field already: say it once
+                self._error(HTTPStatus.BAD_REQUEST, named, rest.strip())
+            else:
+                self._error(HTTPStatus.BAD_REQUEST, "request", str(e))
         except Exception as e:  # keep serving: one failed generation must not end the demo
             traceback.print_exc(file=sys.stderr)
             self._error(HTTPStatus.INTERNAL_SERVER_ERROR, "server", f"{type(e).__name__}: {e}")

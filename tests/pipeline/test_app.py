@@ -174,6 +174,7 @@ def test_bad_bodies_are_400_and_the_server_keeps_serving(stub) -> None:
     assert status == 400 and "bytes" in json.loads(body)["error"]
     status, reply = post(url, {"text": "x", "seconds": 0.1, "steps": [1, 1, 1]})
     assert status == 400 and reply["field"] == "steps"  # refused by the model, not the server
+    assert reply["error"] == "steps: expected one count per codec level (2), got 3"  # said once
     status, reply = post(url, {"text": "crash", "seconds": 0.1})
     assert status == 500 and "broke on purpose" in reply["error"]
     assert request(url + "health")[0] == 200
