@@ -56,6 +56,22 @@ class FakeCodec:
         }
 
 
+class Crash(BaseException):
+    """Like a kill: not an Exception, so nothing in the library catches it."""
+
+
+def _crashing(codec_cls: type, after_clips: int = 2) -> type:
+    """A subclass of `codec_cls` whose encode raises Crash once it has encoded `after_clips`."""
+
+    class Crashing(codec_cls):
+        def encode(self, wav: torch.Tensor, sample_rate: int) -> torch.Tensor:
+            if self.clips >= after_clips:
+                raise Crash
+            return super().encode(wav, sample_rate)
+
+    return Crashing
+
+
 class FakeTextEncoder:
     """A `TextEncoder` whose caption of n words gives n tokens of a fixed per-word vector."""
 
@@ -133,3 +149,11 @@ def good_clips() -> list[tuple]:
 @pytest.fixture
 def fake_text_encoder() -> FakeTextEncoder:
     return FakeTextEncoder()
+
+
+@pytest.fixture
+def crashing():
+    """`crashing(codec_cls)`: a codec class whose encode raises `crashing.Crash` (a stand-in for
+    a kill) after two clips."""
+    _crashing.Crash = Crash
+    return _crashing

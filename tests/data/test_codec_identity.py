@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 
 from maskgmt.data.cache import load_cache, merge_caches
 from maskgmt.data.prepare import prepare_cache
@@ -51,21 +50,12 @@ def test_merging_shards_of_two_codecs_is_refused(
 
 
 def test_resuming_an_interrupted_prepare_with_another_codec_is_refused(
-    manifest_path: Path, tmp_path: Path, refit
+    manifest_path: Path, tmp_path: Path, refit, crashing
 ) -> None:
-    class Crash(BaseException):
-        pass
-
-    class Crashing(refit):
-        def encode(self, wav: torch.Tensor, sample_rate: int) -> torch.Tensor:
-            if self.clips >= 2:
-                raise Crash
-            return super().encode(wav, sample_rate)
-
     out = tmp_path / "c"
     kw = {"batch_size": 1, "chunk_size": 2, "max_padding": 0.0, "progress": False}
-    with pytest.raises(Crash):
-        prepare_cache(manifest_path, out, codec=Crashing(seed=0), **kw)
+    with pytest.raises(crashing.Crash):
+        prepare_cache(manifest_path, out, codec=crashing(refit)(seed=0), **kw)
     other = refit(seed=1)
     with pytest.raises(ValueError, match="unfinished cache from other input or settings"):
         prepare_cache(manifest_path, out, codec=other, **kw)

@@ -69,21 +69,12 @@ def test_codes_match_the_codec_and_bad_clips_are_listed(
 
 
 def test_crash_then_rerun_resumes_at_the_unfinished_chunk(
-    manifest_path: Path, one_run: Path, tmp_path: Path, make_codec
+    manifest_path: Path, one_run: Path, tmp_path: Path, make_codec, crashing
 ) -> None:
-    class Crash(BaseException):  # like a kill: not an Exception, so nothing catches it
-        pass
-
-    class CrashingCodec(make_codec):
-        def encode(self, wav: torch.Tensor, sample_rate: int) -> torch.Tensor:
-            if self.clips >= 2:
-                raise Crash
-            return super().encode(wav, sample_rate)
-
     out = tmp_path / "c"
     kw = {"batch_size": 1, "chunk_size": 2, "max_padding": 0.0, "progress": False}
-    with pytest.raises(Crash):
-        prepare_cache(manifest_path, out, codec=CrashingCodec(), **kw)
+    with pytest.raises(crashing.Crash):
+        prepare_cache(manifest_path, out, codec=crashing(make_codec)(), **kw)
     # Chunk 0 (a.wav, b.wav) is finished; chunk 1 died mid-way and must not count as done.
     assert sorted(p.name for p in (out / "chunks").iterdir() if not p.name.startswith(".")) == [
         "00000"

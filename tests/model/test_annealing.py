@@ -10,42 +10,33 @@ import pytest
 import torch
 
 from maskgmt.model import MaskGmt
-from maskgmt.model.generate import _Plan
 
-from .conftest import text_inputs
+from .conftest import make_plan, text_inputs
 
 gen_module = importlib.import_module("maskgmt.model.generate")
 
 
-def _plan(**kw) -> _Plan:
-    base = dict(
-        steps=(8,), cond_scale=3.0, min_cond_scale=None, cfg_levels=1, temperature=1.0,
-        top_k=None, top_p=None, use_critic=False,
-    )  # fmt: skip
-    return _Plan(**{**base, **kw})
-
-
 def test_scale_at_runs_from_cond_scale_to_min_cond_scale() -> None:
-    plan = _plan(cond_scale=3.0, min_cond_scale=1.0)
+    plan = make_plan(cond_scale=3.0, min_cond_scale=1.0)
     assert plan.scale_at(0, 5) == 3.0  # first step: the full scale
     assert plan.scale_at(4, 5) == pytest.approx(1.0)  # last step: min_cond_scale
     assert plan.scale_at(2, 5) == pytest.approx(2.0)  # linear in between
     scales = [plan.scale_at(s, 5) for s in range(5)]
     assert all(a > b for a, b in zip(scales, scales[1:], strict=False))
-    up = _plan(cond_scale=1.0, min_cond_scale=4.0)  # "min" may also lie above: still linear
+    up = make_plan(cond_scale=1.0, min_cond_scale=4.0)  # "min" may also lie above: still linear
     assert (up.scale_at(0, 4), up.scale_at(3, 4)) == (1.0, pytest.approx(4.0))
     assert plan.scale_at(0, 1) == 3.0  # one step: the scale itself
-    flat = _plan(cond_scale=2.5)
+    flat = make_plan(cond_scale=2.5)
     assert {flat.scale_at(s, 6) for s in range(6)} == {2.5}
 
 
 def test_temperature_at_falls_linearly_from_the_temperature() -> None:
-    plan = _plan(temperature=2.0)
+    plan = make_plan(temperature=2.0)
     assert plan.temperature_at(0, 4) == 2.0  # first step: the temperature itself
     assert plan.temperature_at(3, 4) == pytest.approx(0.5)  # last: temperature / steps, not 0
     assert [plan.temperature_at(s, 4) for s in range(4)] == pytest.approx([2.0, 1.5, 1.0, 0.5])
     assert plan.temperature_at(0, 1) == 2.0
-    assert _plan(temperature=0.0).temperature_at(0, 4) == 0.0
+    assert make_plan(temperature=0.0).temperature_at(0, 4) == 0.0
 
 
 def _record(monkeypatch: pytest.MonkeyPatch, name: str, key) -> list:

@@ -6,18 +6,10 @@ import pytest
 import torch
 
 from maskgmt.model import MaskGmt
-from maskgmt.model.generate import _Plan, remask_lowest
+from maskgmt.model.generate import remask_lowest
 from maskgmt.model.masking import sample_prefix
 
-from .conftest import K, T, random_codes, tiny_transformer
-
-
-def _plan(**kw) -> _Plan:
-    base = dict(
-        steps=(8,), cond_scale=3.0, min_cond_scale=None, cfg_levels=1, temperature=1.0,
-        top_k=None, top_p=None, use_critic=False,
-    )  # fmt: skip
-    return _Plan(**{**base, **kw})
+from .conftest import K, T, make_plan, random_codes, tiny_transformer
 
 
 def test_remask_lowest_single_tokens_takes_the_lowest_candidates() -> None:
@@ -51,11 +43,11 @@ def test_remask_lowest_spans_never_remask_every_candidate() -> None:
 
 
 def test_choice_temperature_anneals_to_zero_and_temperature_can_stay_flat() -> None:
-    plan = _plan(choice_temperature=4.0, anneal_temperature=False)
+    plan = make_plan(choice_temperature=4.0, anneal_temperature=False)
     assert plan.choice_temperature_at(0, 8) == pytest.approx(3.5)
     assert plan.choice_temperature_at(7, 8) == 0.0
     assert plan.temperature_at(7, 8) == 1.0
-    assert _plan().temperature_at(4, 8) == pytest.approx(0.5)
+    assert make_plan().temperature_at(4, 8) == pytest.approx(0.5)
 
 
 def _generate(model: MaskGmt, **kw) -> torch.Tensor:
