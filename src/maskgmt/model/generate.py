@@ -387,7 +387,7 @@ def remask_lowest(
     take = torch.where((take > 0) & covers_all, take - 1, take)
     chosen = order.argsort(dim=-1) < take[:, None]  # (B, S)
     frames = chosen[:, :, None].expand(b, chosen.shape[1], span).reshape(b, -1)[:, :t]
-    return frames & candidates & (counts[:, None] > 0)
+    return frames & candidates  # counts[b] == 0 takes no span: no first span starts below 0
 
 
 def masked_first(masked: torch.Tensor, count: int) -> torch.Tensor:
