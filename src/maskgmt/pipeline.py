@@ -13,6 +13,7 @@ import torch
 from maskgmt.codecs import AudioCodec, load_codec
 from maskgmt.model import MaskGmt
 from maskgmt.model.checks import check_texts
+from maskgmt.pretrained import require_default_model
 from maskgmt.text import TextEncoder, load_text_encoder
 
 MAX_SECONDS = 3600.0  # longest output `generate` makes: one hour
@@ -149,15 +150,15 @@ class TextToMusic:
     @classmethod
     def from_pretrained(
         cls,
-        model_dir: str | Path,
+        model_dir: str | Path | None = None,
         *,
         device: str | torch.device = "cpu",
         codec: AudioCodec | str | None = None,
         text_encoder: TextEncoder | str | None = None,
     ) -> TextToMusic:
         """Load `model_dir` (written by `maskgmt train`); codec and text encoder come from its
-        metadata unless given."""
-        model_dir = Path(model_dir)
+        metadata unless given. With no `model_dir`, the model shipped with the package."""
+        model_dir = require_default_model() if model_dir is None else Path(model_dir)
         if model_dir.is_file():
             raise ValueError(
                 f"{model_dir} is a file, not a model folder; pass the folder `maskgmt train` "

@@ -63,7 +63,9 @@ def generate(
     out: Path = typer.Option(
         ..., "-o", "--out", help="WAV file to write (a folder with --batch-file)."
     ),
-    model: Path = typer.Option(..., "--model", help="Model folder written by `maskgmt train`."),
+    model: Path | None = typer.Option(
+        None, "--model", help="Model folder written by `maskgmt train` (default: the shipped one)."
+    ),
     seconds: float = typer.Option(
         None, help="Length in seconds, at most 3600 (default: one model window)."
     ),

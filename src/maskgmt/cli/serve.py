@@ -1,4 +1,4 @@
-"""CLI: `maskgmt serve --model DIR` — a local web page to try a trained model."""
+"""CLI: `maskgmt serve [--model DIR]` — a local web page to try a trained (or the shipped) model."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from maskgmt.cli.checks import check_device
 
 @app.command()
 def serve(
-    model: Path = typer.Option(..., "--model", help="Model folder written by `maskgmt train`."),
+    model: Path | None = typer.Option(
+        None, "--model", help="Model folder written by `maskgmt train` (default: the shipped one)."
+    ),
     host: str = typer.Option(
         "127.0.0.1", help="Address to bind; keep loopback unless you trust the network."
     ),
@@ -28,7 +30,7 @@ def serve(
 
     check_device(device)
     _check_port_free(host, port)  # before the model loads, not after
-    typer.echo(f"loading {model} ...")
+    typer.echo(f"loading {model or 'the shipped model'} ...")
     pipe = TextToMusic.from_pretrained(model, device=device)
     try:
         serve_app(pipe, host, port, max_seconds=max_seconds)
