@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from maskgmt.codecs import AudioCodec, load_codec
+from maskgmt.codecs.checks import prepare_wav
 from maskgmt.model import MaskGmt
 from maskgmt.model.checks import check_texts
 from maskgmt.pretrained import require_default_model
@@ -18,6 +19,7 @@ from maskgmt.text import TextEncoder, load_text_encoder
 
 MAX_SECONDS = 3600.0  # longest output `generate` makes: one hour
 SEED_RANGE = (-(2**63), 2**64 - 1)  # what torch.Generator.manual_seed accepts
+SPLICE_SECONDS = 0.01  # crossfade where inpainted audio meets the kept audio
 
 
 def _check_seconds(name: str, seconds: object) -> float:
@@ -340,3 +342,139 @@ class TextToMusic:
         if wav.shape[-1] < n:
             wav = torch.nn.functional.pad(wav, (0, n - wav.shape[-1]))
         return wav[..., :n]
+
+    # ------------------------------------------------------------------ inpainting
+
+    @torch.inference_mode()
+    def inpaint_codes(
+        self,
+        texts: list[str],
+        codes: torch.Tensor,
+        *,
+        start: float,
+        end: float,
+        seed: int | None = None,
+        **sampling,
+    ) -> torch.Tensor:
+        """Make seconds [start, end) of codes[B or 1, K, T] anew for the captions -> codes[B, K, T].
+
+        The frames outside the range are held fixed (prompt masks), so the new frames fit the
+        music on both sides. A range longer than a window is filled window by window, each one
+        seeing the frames made before it and the kept frames after it. Further keyword arguments
+        go to `MaskGmt.generate`, as in `generate_codes`.
+        """
+        texts = check_texts("texts", [texts] if isinstance(texts, str) else texts, None)
+        codes = _check_prompt_codes(codes)
+        b, k = len(texts), self.model.transformer.config.n_q
+        if codes.dim() != 3 or codes.shape[1] != k or codes.shape[0] not in (1, b):
+            raise ValueError(
+                f"codes: expected [B={b} or 1, K={k}, T], got shape {tuple(codes.shape)}"
+            )
+        f0, f1 = self._frame_range(start, end, codes.shape[-1])
+        generator = None
+        if seed is not None:
+            generator = torch.Generator(device=self.device).manual_seed(_check_seed(seed))
+        negative = sampling.pop("negative_texts", None)
+        text_kwargs = {"texts": list(texts), "negative_texts": negative}
+        if isinstance(negative, str):
+            text_kwargs["negative_texts"] = [negative] * b
+        t0 = time.perf_counter()
+        out = codes.to(self.device).long().expand(b, -1, -1).clone()
+        pos, windows = f0, 0
+        while pos < f1:
+            lo, hi = _inpaint_window(pos, f1, out.shape[-1], self.model.transformer.config.seq_len)
+            stop = min(f1, hi)
+            given = torch.ones(b, k, hi - lo, dtype=torch.bool, device=self.device)
+            given[..., pos - lo : stop - lo] = False
+            made = self.model.generate(
+                **text_kwargs,
+                num_frames=hi - lo,
+                generator=generator,
+                prompt=out[..., lo:hi],
+                prompt_mask=given,
+                **sampling,
+            )
+            out[..., pos:stop] = made[..., pos - lo : stop - lo]
+            pos, windows = stop, windows + 1
+        self.last_timings = GenerationTimings(
+            tokens=time.perf_counter() - t0,
+            windows=windows,
+            audio_seconds=(f1 - f0) / self.frame_rate,
+        )
+        return out
+
+    def inpaint(
+        self,
+        texts: list[str],
+        wav: torch.Tensor,
+        sample_rate: int,
+        *,
+        start: float,
+        end: float,
+        seed: int | None = None,
+        **sampling,
+    ) -> torch.Tensor:
+        """Regenerate seconds [start, end) of a clip wav[C, S] (or [B, C, S]) -> wav[B, C', S'].
+
+        The result is at `sample_rate` of this pipeline, as long as the clip; outside the range
+        it is the clip itself (resampled), with a short crossfade at each edge.
+        """
+        if not isinstance(wav, torch.Tensor):
+            raise ValueError(f"wav: expected a float tensor wav[C, S], got {type(wav).__name__}")
+        wav = wav.unsqueeze(0) if wav.dim() == 2 else wav
+        kept = prepare_wav(
+            wav, sample_rate, target_rate=self.sample_rate, target_channels=self.codec.channels
+        ).to(self.device)
+        codes = self.encode_prompt(kept, self.sample_rate)
+        made = self.decode(
+            self.inpaint_codes(texts, codes, start=start, end=end, seed=seed, **sampling)
+        )
+        n = kept.shape[-1]
+        made = torch.nn.functional.pad(made, (0, max(0, n - made.shape[-1])))[..., :n]
+        return _splice(kept, made, start, end, self.sample_rate)
+
+    def _frame_range(self, start: object, end: object, frames: int) -> tuple[int, int]:
+        """Seconds [start, end) of a clip of `frames` frames -> frames [f0, f1), checked."""
+        for name, value in (("start", start), ("end", end)):
+            ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+            if not ok or not math.isfinite(value) or value < 0:
+                raise ValueError(f"{name}: expected seconds >= 0, got {value!r}")
+        length = frames / self.frame_rate
+        if not start < end:
+            raise ValueError(f"end: expected end > start = {start:g} s, got {end:g} s")
+        if start >= length:
+            raise ValueError(f"start: the clip is {length:.2f} s long, got start = {start:g} s")
+        f0 = math.floor(start * self.frame_rate + 1e-6)
+        f1 = min(frames, math.ceil(end * self.frame_rate - 1e-6))
+        return f0, max(f1, f0 + 1)
+
+
+def _inpaint_window(pos: int, end: int, total: int, window: int) -> tuple[int, int]:
+    """The window [lo, hi) of frames for filling frames from `pos` (up to `end`) of `total`.
+
+    Whatever of the range is left is centred when it fits with a quarter window of context;
+    otherwise the window starts a quarter window before `pos`. lo <= pos < hi always.
+    """
+    if total <= window:
+        return 0, total
+    margin = window // 4
+    fits = end - pos <= window - margin
+    lo = pos - (window - (end - pos)) // 2 if fits else pos - margin
+    lo = max(0, min(lo, total - window))
+    return lo, lo + window
+
+
+def _splice(
+    kept: torch.Tensor, made: torch.Tensor, start: float, end: float, sample_rate: int
+) -> torch.Tensor:
+    """`made` inside seconds [start, end], `kept` outside, crossfaded over SPLICE_SECONDS.
+
+    No fade at an edge of the clip: a range from 0 s (or to the end) is all new there.
+    """
+    t = torch.arange(kept.shape[-1], device=kept.device) / sample_rate
+    ones = torch.ones_like(t)
+    fade_in = ((t - start) / SPLICE_SECONDS + 0.5).clamp(0.0, 1.0) if start > 0 else ones
+    length = kept.shape[-1] / sample_rate
+    fade_out = ((end - t) / SPLICE_SECONDS + 0.5).clamp(0.0, 1.0) if end < length else ones
+    inside = torch.minimum(fade_in, fade_out)
+    return inside * made + (1.0 - inside) * kept
