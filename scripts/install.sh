@@ -80,7 +80,7 @@ if [ "$MAKE_VENV" -eq 1 ]; then
 fi
 
 run "$PY" -m pip install -q torch==2.13.0
-run "$PY" -m pip install -q -e ".[dev]"
+run "$PY" -m pip install -q -e ".[dev,demo]"
 if [ "$PY" = "$VENV/bin/python" ]; then
   echo "install.sh: installed into $VENV; run \`. scripts/env.sh\` in each new shell to use it"
 fi

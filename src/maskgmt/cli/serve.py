@@ -1,9 +1,7 @@
-"""CLI: `maskgmt serve [--model DIR]` — a local web page to try a trained (or the shipped) model."""
+"""CLI: `maskgmt serve [--model DIR]` — the Gradio web demo of a trained (or the shipped) model."""
 
 from __future__ import annotations
 
-import errno
-import socket
 from pathlib import Path
 
 import typer
@@ -24,39 +22,21 @@ def serve(
     max_seconds: float = typer.Option(60.0, help="Longest clip a request may ask for, in seconds."),
     device: str = typer.Option("cpu", help="torch device, e.g. cpu or cuda."),
 ) -> None:
-    """Serve a page with a caption box and a Generate button that plays the result."""
+    r"""Serve the web demo (Gradio): text to music, continuation and inpainting.
+
+    One generation runs at a time and a few more wait; beyond that the page says the server is
+    busy. Needs Gradio, the `demo` extra: pip install -e '.\[demo]'.
+    """
+    from maskgmt.app import GRADIO_HINT, Limits, bind, gradio_available
+
+    if not gradio_available():
+        raise ValueError(GRADIO_HINT)  # one line and exit code 2, as for any bad input
+    limits = Limits(max_seconds=max_seconds)  # checks it, before the model loads
+    check_device(device)
+    bind(host, port).close()  # a busy port is said now, not after the model loads
     from maskgmt.app import serve as serve_app
     from maskgmt.pipeline import TextToMusic
 
-    check_device(device)
-    _check_port_free(host, port)  # before the model loads, not after
     typer.echo(f"loading {model or 'the shipped model'} ...")
     pipe = TextToMusic.from_pretrained(model, device=device)
-    try:
-        serve_app(pipe, host, port, max_seconds=max_seconds)
-    except OSError as e:
-        if e.errno in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
-            raise ValueError(_port_message(host, port, e)) from None
-        raise
-
-
-def _port_message(host: str, port: int, e: OSError) -> str:
-    why = {errno.EADDRINUSE: "is already in use", errno.EACCES: "needs more privileges"}.get(
-        e.errno, f"cannot be bound ({e.strerror})"
-    )
-    return (
-        f"--port {port}: {host}:{port} {why}; pass another --port (or --port 0 for any free "
-        "one), or stop what holds it"
-    )
-
-
-def _check_port_free(host: str, port: int) -> None:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    try:
-        with socket.socket(family, socket.SOCK_STREAM) as s:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as http.server does
-            s.bind((host, port))
-    except OSError as e:
-        if e.errno in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
-            raise ValueError(_port_message(host, port, e)) from None
-        raise ValueError(f"--host {host}: cannot bind ({e}); pass a local address") from None
+    serve_app(pipe, host, port, limits=limits)
