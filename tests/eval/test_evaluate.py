@@ -307,3 +307,25 @@ def test_the_cache_reuses_real_and_codec_analyses(rendered, tmp_path, monkeypatc
     # Plain numpy on disk: readable without pickle.
     with np.load(first["cache"]["real"]["file"], allow_pickle=False) as z:
         assert z["mel_stats"].shape[0] == 4 and len(z["keys"]) == 4
+
+
+def test_real_and_codec_are_scored_over_the_generated_length(rendered, tmp_path, monkeypatch):
+    """A 2 s generated clip is judged against the first 2 s of its 4 s real clip, not all 4 s:
+    tempo and key from more beats would make a perfect model look worse than its reference."""
+    import maskgmt.eval.evaluate as ev
+    from maskgmt.eval.audio import ANALYSIS_SR
+
+    lengths = []
+    real_analyse = ev.analyse
+    monkeypatch.setattr(
+        ev, "analyse", lambda wav, **kw: lengths.append(len(wav)) or real_analyse(wav, **kw)
+    )
+    model = OracleModel(rendered.test_rows, rendered.root)
+    config = EvalConfig(limit=3, progress=False, control=False, seconds=2.0)
+    metrics = evaluate_model(model, rendered.test, out_dir=tmp_path / "r", config=config)
+    assert len(lengths) == 9  # real, codec, generated
+    assert all(abs(n - 2 * ANALYSIS_SR) <= ANALYSIS_SR // 50 for n in lengths), lengths
+    assert any("first 2 s" in note for note in metrics["notes"])
+    # The oracle returns the real clip's head: equal lengths give it the real audio's scores.
+    for attr, e in metrics["accuracy"].items():
+        assert e["generated"] == e["real"], attr

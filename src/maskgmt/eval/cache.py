@@ -57,8 +57,10 @@ class AnalysisCache:
         *,
         codec_identity: dict | None = None,
         classifier: InstrumentClassifier | None = None,
+        seconds: float | None = None,
     ):
         self.setting = {
+            "seconds": seconds,  # how much of each clip was analysed (None: MAX_SECONDS)
             "source": source,
             "analysis": analysis_fingerprint(),
             "classifier": None if classifier is None else classifier.fingerprint(),

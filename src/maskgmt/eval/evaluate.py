@@ -122,12 +122,14 @@ def evaluate_model(
     _check_not_trained_on(rows, classifier)
     notes: list[str] = []
     cache: dict[str, dict] = {}
-    sources = {"real": _analyse_source("real", rows, _real_audio, classifier, config, cache)}
-    sources["codec"] = _analyse_source(
-        "codec", rows, lambda rs: _codec_audio(rs, pipeline.codec), classifier, config, cache,
-        codec_identity=_codec_identity(pipeline.codec, config, notes),
-    )  # fmt: skip
     seconds = config.seconds or _median_seconds(rows)
+    ref = reference_seconds(seconds, notes)
+    sources = {"real": _analyse_source("real", rows, lambda rs: _real_audio(rs, ref), classifier,
+                                       config, cache, seconds=ref)}  # fmt: skip
+    sources["codec"] = _analyse_source(
+        "codec", rows, lambda rs: _codec_audio(rs, pipeline.codec, ref), classifier, config, cache,
+        codec_identity=_codec_identity(pipeline.codec, config, notes), seconds=ref,
+    )  # fmt: skip
     spans = window_spans(seconds, config.window_seconds, notes)
     texts = [str(r["text"]) for r in rows]
     keep = MAX_SECONDS if spans is None else max(MAX_SECONDS, spans["later"][1])
@@ -163,8 +165,10 @@ def evaluate_audio_dir(
         f"generated audio read from {audio_dir}; codec and shuffled-control sources need a model"
     ]
     cache: dict[str, dict] = {}
-    sources = {"real": _analyse_source("real", rows, _real_audio, classifier, config, cache)}
     shortest = min(sf.info(str(f)).duration for f in files)
+    ref = reference_seconds(shortest, notes)
+    sources = {"real": _analyse_source("real", rows, lambda rs: _real_audio(rs, ref), classifier,
+                                       config, cache, seconds=ref)}  # fmt: skip
     spans = window_spans(shortest, config.window_seconds, notes)
     keep = MAX_SECONDS if spans is None else max(MAX_SECONDS, spans["later"][1])
     gen_audio = (load_analysis(f, max_seconds=keep) for f in files)
@@ -227,16 +231,29 @@ def _run_control(
 # ----------------------------------------------------------------------------- audio sources
 
 
-def _real_audio(rows: Sequence[dict]) -> Iterator[np.ndarray]:
+def reference_seconds(generated_seconds: float, notes: list[str]) -> float:
+    """How much of each real clip is scored: as much as the generated audio has (at most
+    MAX_SECONDS), so that real, codec and generated audio are judged over equal lengths.
+
+    A 3 s generated clip against a 10 s real one would be scored on a third of the beats and
+    notes, and its tempo and key would look worse than the model makes them.
+    """
+    ref = min(float(generated_seconds), MAX_SECONDS)
+    notes.append(f"real and codec audio scored over their first {ref:g} s, as long as the "
+                 "generated audio")  # fmt: skip
+    return ref
+
+
+def _real_audio(rows: Sequence[dict], seconds: float) -> Iterator[np.ndarray]:
     for r in rows:
-        yield load_analysis(r["audio"])
+        yield load_analysis(r["audio"], max_seconds=seconds)
 
 
-def _codec_audio(rows: Sequence[dict], codec) -> Iterator[np.ndarray]:
+def _codec_audio(rows: Sequence[dict], codec, seconds: float) -> Iterator[np.ndarray]:
     if codec is None:
         raise ValueError("pipeline.codec: the model has no codec; the codec source needs one")
     for r in rows:
-        data, sr = read_head(r["audio"])
+        data, sr = read_head(r["audio"], max_seconds=seconds)
         wav = torch.from_numpy(data)[None]  # [1, C, S]
         with torch.inference_mode():
             out = codec.decode(codec.encode(wav, sr))  # [1, C', S']
@@ -309,13 +326,14 @@ def _analyse_source(
     cache_stats: dict[str, dict],
     *,
     codec_identity: dict | None = None,
+    seconds: float | None = None,
 ) -> list[ClipAnalysis]:
     """Analyses of a source made from the rows' own audio (real, codec), from the cache where it
     has them: only missing clips are decoded and analysed (and then stored)."""
     if config.cache_dir is None or (name == "codec" and codec_identity is None):
         return _analyse_all(make_audio(rows), len(rows), classifier, name, config)
     cache = AnalysisCache(config.cache_dir, name, codec_identity=codec_identity,
-                          classifier=classifier)  # fmt: skip
+                          classifier=classifier, seconds=seconds)  # fmt: skip
     keys = [clip_key(r["audio"]) for r in rows]
     found = cache.get(keys)
     todo = [i for i, a in enumerate(found) if a is None]
