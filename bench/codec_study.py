@@ -34,11 +34,11 @@ def _reconstructions(codec: SpectralCodec, wav: torch.Tensor, levels: list[int])
     return out
 
 
-def _write_all(codec, rows, out: Path, levels: list[int]) -> list[str]:
+def _write_all(codec, rows, out: Path, levels: list[int], seconds: float) -> list[str]:
     names: list[str] = []
     for row in rows:
         path = Path(row["audio"])
-        data, sr = read_head(str(path))  # [C, S]
+        data, sr = read_head(str(path), max_seconds=seconds)  # [C, S]
         wav = torch.from_numpy(data).mean(0)[None, None]  # [1, 1, S]
         if sr != codec.sample_rate:
             raise ValueError(f"{path}: {sr} Hz, the codec wants {codec.sample_rate} Hz")
@@ -56,6 +56,7 @@ def main() -> None:
     parser.add_argument("--split", required=True)
     parser.add_argument("--limit", type=int, default=240)
     parser.add_argument("--levels", default="1,2,4,8")
+    parser.add_argument("--seconds", type=float, default=3.0, help="head of each clip scored")
     parser.add_argument("--out", required=True)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
@@ -65,7 +66,7 @@ def main() -> None:
     rows = read_split(split, limit=args.limit)
     levels = [int(k) for k in args.levels.split(",")]
     with torch.inference_mode():
-        names = _write_all(codec, rows, out, levels)
+        names = _write_all(codec, rows, out, levels, args.seconds)
     saved = out / "instrument_classifier"
     clf = load_or_train_classifier(split, saved=saved if saved.is_dir() else None,
                                    save_to=saved, progress=False)  # fmt: skip
