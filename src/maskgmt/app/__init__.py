@@ -55,6 +55,8 @@ def create_app(pipe: Pipeline, *, limits: Limits | None = None, loopback: bool =
     )
     system = ["ui-sans-serif", "system-ui", "sans-serif"]  # no web fonts: nothing to fetch
     theme = gr.themes.Default(font=system, font_mono=["ui-monospace", "monospace"])
+    _warm_up_pictures(pipe)
+    parent.state.blocks = demo  # DemoServer.stop closes its event streams
     return gr.mount_gradio_app(
         parent,
         demo,
@@ -67,6 +69,16 @@ def create_app(pipe: Pipeline, *, limits: Limits | None = None, loopback: bool =
         mcp_server=False,
         theme=theme,
     )
+
+
+def _warm_up_pictures(pipe: Pipeline) -> None:
+    """Draw one spectrogram now: its first import (librosa) takes seconds, not the first
+    visitor's."""
+    import numpy as np
+
+    from maskgmt.viz import spectrogram_image
+
+    spectrogram_image(np.zeros((1, int(pipe.sample_rate) // 4), np.float32), pipe.sample_rate)
 
 
 def start(
@@ -83,7 +95,7 @@ def start(
     sock = bind(host, port)
     try:
         app = create_app(pipe, limits=limits, loopback=host in LOOPBACK_HOSTS)
-        return server.start_in_thread(app, sock, log=log)
+        return server.start_in_thread(app, sock, log=log, blocks=app.state.blocks)
     except BaseException:
         sock.close()
         raise

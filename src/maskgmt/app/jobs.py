@@ -254,7 +254,7 @@ def inpaint_clip(
     wav, sample_rate = clip
     have = wav.shape[-1] / sample_rate
     if not start < end:
-        raise InputError("end", f"expected end > start ({start:g} s), got {end:g} s")
+        raise InputError("end", f"expected an end after the start ({start:g} s), got {end:g} s")
     if end > have + 1e-6:
         raise InputError("end", f"the clip is {have:.2f} s long, got end = {end:g} s")
     out = pipe.inpaint([text], wav, sample_rate, start=start, end=end, **sampling.kwargs())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import json
+import logging
 import socket
 import threading
 import time
@@ -157,9 +158,12 @@ class DemoServer:
     server: object
     thread: threading.Thread | None = None
     sockets: list = field(default_factory=list)
+    blocks: object = None  # the gr.Blocks served: closing it ends its event streams
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop serving and wait for the server thread."""
+        if self.blocks is not None:
+            self.blocks.close(verbose=False)
         self.server.should_exit = True
         if self.thread is not None:
             self.thread.join(timeout)
@@ -167,9 +171,24 @@ class DemoServer:
             sock.close()
 
 
+class _QuietShutdown(logging.Filter):
+    """Drop uvicorn's reports of event streams (Gradio heartbeats) cancelled at shutdown:
+    they are open by design, and ending them is the point of stopping."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, asyncio.CancelledError):
+            return False
+        return "timeout graceful shutdown exceeded" not in record.getMessage()
+
+
 def make_server(asgi_app, sock: socket.socket, *, log: bool = True):
     """A uvicorn.Server for the app with the caps and timeouts of this module."""
     import uvicorn
+
+    errors = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _QuietShutdown) for f in errors.filters):
+        errors.addFilter(_QuietShutdown())
 
     config = uvicorn.Config(
         asgi_app,
@@ -178,7 +197,7 @@ def make_server(asgi_app, sock: socket.socket, *, log: bool = True):
         lifespan="on",
         limit_concurrency=MAX_CONNECTIONS,
         timeout_keep_alive=5,
-        timeout_graceful_shutdown=2,
+        timeout_graceful_shutdown=1,
         log_level="info" if log else "warning",
         access_log=False,
     )
@@ -191,7 +210,7 @@ def url_of(sock: socket.socket) -> str:
     return f"http://{host}:{port}/"
 
 
-def start_in_thread(asgi_app, sock: socket.socket, *, log: bool = False) -> DemoServer:
+def start_in_thread(asgi_app, sock: socket.socket, *, log: bool = False, blocks=None) -> DemoServer:
     """Serve on `sock` from a background thread; returns once the server accepts requests."""
     server = make_server(asgi_app, sock, log=log)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -201,4 +220,4 @@ def start_in_thread(asgi_app, sock: socket.socket, *, log: bool = False) -> Demo
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("the demo server did not start")
         time.sleep(0.02)
-    return DemoServer(url_of(sock), server, thread, [sock])
+    return DemoServer(url_of(sock), server, thread, [sock], blocks)

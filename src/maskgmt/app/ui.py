@@ -50,6 +50,7 @@ def build(pipe: Pipeline, limits: Limits, *, levels: int, out_dir: Path | None =
         history = gr.State([])  # [{"path", "label"}], this page only
         text = gr.Textbox(label="Caption", lines=2, max_length=limits.max_text_chars)
         negative = gr.Textbox(
+            "",
             label="Negative caption (optional): what to steer away from",
             max_length=limits.max_text_chars,
         )
@@ -97,8 +98,9 @@ def _job_tabs(limits: Limits) -> tuple[dict, dict, dict]:
     with gr.Tab("Inpaint"):
         inpaint_tab = _clip_inputs("inpaint")
         with gr.Row():
-            inpaint_tab["start"] = gr.Number(1.0, label="From (s)", minimum=0, maximum=top)
-            inpaint_tab["end"] = gr.Number(2.0, label="To (s)", minimum=0, maximum=top)
+            # numbers without bounds here: the job checks them, naming the field
+            inpaint_tab["start"] = gr.Number(1.0, label="From (s)")
+            inpaint_tab["end"] = gr.Number(2.0, label="To (s)")
         inpaint_tab["go"] = gr.Button("Make this range anew", variant="primary")
     return text_tab, cont_tab, inpaint_tab
 
@@ -119,9 +121,11 @@ def _clip_inputs(name: str) -> dict:
 def _sampling_controls(limits: Limits, levels: int) -> list:
     """Seed, CFG scale, steps, temperature and choice temperature, in that order."""
     with gr.Accordion("Sampling", open=False), gr.Row():
-        seed = gr.Number(0, label="Seed (same seed, same clip)", precision=0, minimum=0)
+        # no precision: 1.5 reaches the job and is refused rather than rounded
+        seed = gr.Number(0, label="Seed (same seed, same clip)")
         cond_scale = gr.Slider(1, 20, value=jobs.DEFAULT_COND_SCALE, step=0.5, label="CFG scale")
         steps = gr.Textbox(
+            "",
             label="Steps per level",
             placeholder=f"model default; one int, or {levels} like "
             + ",".join(map(str, jobs.default_steps(levels))),
