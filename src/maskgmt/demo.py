@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -10,12 +11,12 @@ from pathlib import Path
 from maskgmt.audio import write_audio
 from maskgmt.codecs.spectral import CONFIG_NAME as CODEC_CONFIG
 from maskgmt.codecs.spectral import SpectralCodec, SpectralCodecConfig
-from maskgmt.data.cache import read_info
+from maskgmt.data.cache import read_info, read_json_file
 from maskgmt.data.corpus import build_corpus
 from maskgmt.data.manifest import read_manifest
 from maskgmt.data.prepare import prepare_cache
 from maskgmt.eval.evaluate import EvalConfig, evaluate_model, load_or_train_classifier
-from maskgmt.pipeline import TextToMusic
+from maskgmt.pipeline import MAX_SECONDS, TextToMusic
 from maskgmt.train.config import get_preset
 from maskgmt.train.loop import train
 from maskgmt.viz import save_spectrogram
@@ -40,12 +41,36 @@ class DemoConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
+        """Every option is checked here, before minutes of corpus rendering."""
         if self.clips < 8:
             raise ValueError(f"clips: the demo needs at least 8 clips to split, got {self.clips}")
-        if self.train_minutes <= 0:
-            raise ValueError(f"train_minutes: expected > 0, got {self.train_minutes}")
+        if not 0 < self.train_minutes < math.inf:
+            raise ValueError(
+                f"train_minutes: expected a finite number > 0, got {self.train_minutes}"
+            )
         if self.samples < 1:
             raise ValueError(f"samples: expected >= 1, got {self.samples}")
+        if self.sample_seconds is not None and not 0 < self.sample_seconds <= MAX_SECONDS:
+            raise ValueError(
+                f"sample_seconds: expected a length in (0, {MAX_SECONDS:g}] seconds, "
+                f"got {self.sample_seconds}"
+            )
+        _check_counts(self)
+        get_preset(self.preset)  # an unknown preset names the known ones
+
+
+def _check_counts(cfg: DemoConfig) -> None:
+    """The integer options: seed, step cap, codebook size and scored clips."""
+    if not 0 <= cfg.seed < 2**63 - cfg.clips:
+        raise ValueError(f"seed: expected an integer in [0, 2**63 - clips), got {cfg.seed}")
+    if cfg.max_steps is not None and cfg.max_steps < 1:
+        raise ValueError(
+            f"max_steps: expected >= 1 (or None for the preset's), got {cfg.max_steps}"
+        )
+    if cfg.codebook_size < 2:
+        raise ValueError(f"codebook_size: expected >= 2 codes per level, got {cfg.codebook_size}")
+    if cfg.eval_clips < 0:
+        raise ValueError(f"eval_clips: expected >= 0 (0 skips scoring), got {cfg.eval_clips}")
 
 
 @dataclass
@@ -114,7 +139,7 @@ def run_demo(cfg: DemoConfig) -> DemoReport:
     run_dir = out / "run"
     done = out / "train_result.json"
     if done.exists():  # a finished run from before: reuse it rather than train on
-        report.train = json.loads(done.read_text())
+        report.train = read_json_file(done, "delete it to train again")
     else:
         result = train(
             get_preset(cfg.preset),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,13 +14,21 @@ import torch
 from maskgmt.codecs import AudioCodec, load_codec
 from maskgmt.codecs.checks import prepare_wav
 from maskgmt.model import MaskGmt
-from maskgmt.model.checks import check_texts
+from maskgmt.model.checks import check_device, check_texts
 from maskgmt.pretrained import require_default_model
 from maskgmt.text import TextEncoder, load_text_encoder
 
 MAX_SECONDS = 3600.0  # longest output `generate` makes: one hour
 SEED_RANGE = (-(2**63), 2**64 - 1)  # what torch.Generator.manual_seed accepts
 SPLICE_SECONDS = 0.01  # crossfade where inpainted audio meets the kept audio
+
+
+def _model_path(model_dir: object) -> Path:
+    if not isinstance(model_dir, (str, os.PathLike)):
+        raise TypeError(
+            f"model_dir: expected a folder path (str or Path), got {type(model_dir).__name__}"
+        )
+    return Path(model_dir)
 
 
 def _check_seconds(name: str, seconds: object) -> float:
@@ -160,7 +169,8 @@ class TextToMusic:
     ) -> TextToMusic:
         """Load `model_dir` (written by `maskgmt train`); codec and text encoder come from its
         metadata unless given. With no `model_dir`, the model shipped with the package."""
-        model_dir = require_default_model() if model_dir is None else Path(model_dir)
+        check_device(device)
+        model_dir = require_default_model() if model_dir is None else _model_path(model_dir)
         if model_dir.is_file():
             raise ValueError(
                 f"{model_dir} is a file, not a model folder; pass the folder `maskgmt train` "

@@ -14,7 +14,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; bad input ends with a one-line error and exit code 2, not a traceback."""
     try:
         app(args=argv, standalone_mode=False)
-    except (ValueError, FileNotFoundError, RuntimeError) as e:
+    except (ValueError, RuntimeError, OSError) as e:
+        # OSError: a path the checks could not foresee (permissions, a full disk, a file made
+        # meanwhile); its text names the path, e.g. "[Errno 13] Permission denied: 'out.wav'"
         typer.secho(f"error: {e}", fg=typer.colors.RED, err=True)
         return 2
     except SystemExit as e:  # typer raises this for --help and usage errors

@@ -83,30 +83,9 @@ def check_device(device: str | None, option: str = "--device") -> None:
     """A torch device this machine has: 'cuda' on a CPU-only torch is refused up front."""
     if device is None:
         return
-    import torch
+    from maskgmt.model.checks import check_device as check_torch_device  # imports torch
 
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, ValueError):
-        raise ValueError(
-            f"{option}: unknown torch device {device!r}; use cpu, cuda or cuda:N"
-        ) from None
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(
-                f"{option} {device}: this torch has no usable CUDA GPU "
-                f"(torch {torch.__version__}, CUDA build: {torch.version.cuda or 'none'}); "
-                "use --device cpu, or install a CUDA build of torch on a machine with a GPU"
-            )
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise ValueError(
-                f"{option} {device}: only {torch.cuda.device_count()} CUDA device(s) visible; "
-                f"use cuda:0..cuda:{torch.cuda.device_count() - 1}"
-            )
-    elif dev.type == "mps":
-        mps = getattr(torch.backends, "mps", None)
-        if mps is None or not mps.is_available():
-            raise ValueError(f"{option} {device}: MPS is not available here; use --device cpu")
+    check_torch_device(device, option)
 
 
 def check_seconds(seconds: float | None, option: str = "--seconds") -> None:

@@ -14,6 +14,7 @@ from maskgmt.cli.checks import (
     check_not_input,
     check_output_dir,
     check_output_file,
+    check_seed,
 )
 
 # torch, transformers and the codecs are imported inside the commands so `maskgmt --help`
@@ -47,6 +48,8 @@ def fit(
         )
     check_at_least(n_q, 1, "--n-q")
     check_at_least(codebook_size, 2, "--codebook-size")
+    check_at_least(kmeans_iters, 0, "--kmeans-iters")
+    check_seed(seed)
     check_device(device)
     files = list_audio_files(source)
     codec = SpectralCodec.fit_files(

@@ -32,6 +32,8 @@ def build(
     from maskgmt.data.corpus import build_corpus
 
     check_output_dir(out, "--out")
+    if cache_dir is not None:
+        check_output_dir(cache_dir, "--cache-dir")
     report = build_corpus(
         out,
         clips=clips,

@@ -33,8 +33,10 @@ def demo(
     workers: int = typer.Option(None, help="Render processes (default: all cores)."),
 ) -> None:
     """Build a corpus, fit the codec, train a tiny model, then write music for held-out captions."""
+    from maskgmt.cli.checks import check_output_dir
     from maskgmt.demo import DemoConfig, run_demo
 
+    check_output_dir(out, "--out")
     cfg = DemoConfig(
         out=out,
         clips=clips,

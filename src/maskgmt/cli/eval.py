@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import typer
@@ -74,21 +75,29 @@ def eval_command(
     if (model is None) == (audio_dir is None):
         raise ValueError("eval: pass exactly one of --model DIR (generate) or --audio-dir DIR")
     check_output_dir(out, "--out")
+    if cache_dir is not None:
+        check_output_dir(cache_dir, "--cache-dir")
     check_seconds(seconds)
     check_seed(seed, count=limit or 1)
     check_at_least(batch_size, 1, "--batch-size")
     check_device(device)
+    config = EvalConfig(  # checks the options before the model loads
+        seed=seed, batch_size=batch_size, seconds=seconds, limit=limit, progress=progress,
+        control=control, window_seconds=window_seconds, cache_dir=cache_dir, bootstrap=bootstrap,
+    )  # fmt: skip
     n_rows = len(read_split(split, limit=limit))
+    if train_split is not None:
+        read_split(train_split)  # a bad path fails now, not after the model has loaded
+    if audio_dir is not None and not audio_dir.is_dir():
+        what = "a file" if audio_dir.exists() else "missing"
+        raise ValueError(f"--audio-dir {audio_dir} is {what}; pass the folder of generated audio")
     if n_rows < RECOMMENDED_CLIPS:
         typer.echo(f"warning: {few_clips_warning(n_rows)}", err=True)
     # The model first: a folder that cannot be loaded should fail before minutes of training.
     pipeline = _load_pipeline(model, device) if model is not None else None
     if window_seconds is None and pipeline is not None:
-        window_seconds = getattr(pipeline, "max_seconds_per_window", None)
-    config = EvalConfig(
-        seed=seed, batch_size=batch_size, seconds=seconds, limit=limit, progress=progress,
-        control=control, window_seconds=window_seconds, cache_dir=cache_dir, bootstrap=bootstrap,
-    )  # fmt: skip
+        window = getattr(pipeline, "max_seconds_per_window", None)
+        config = dataclasses.replace(config, window_seconds=window)
     clf = load_or_train_classifier(
         split, train_split=train_split, saved=classifier, save_to=out / "instrument_classifier",
         progress=progress,

@@ -46,6 +46,11 @@ def read_captions(batch_file: Path) -> list[str]:
         raise ValueError(
             f"--batch-file: {batch_file} is a folder; pass a text file with one caption a line"
         )
+    if batch_file.exists() and not batch_file.is_file():
+        raise ValueError(
+            f"--batch-file: {batch_file} is not a regular file; pass a text file with one "
+            "caption a line"
+        )
     if not batch_file.is_file():
         raise FileNotFoundError(f"--batch-file: {batch_file} does not exist")
     captions = [ln.strip() for ln in batch_file.read_text().splitlines()]

@@ -339,8 +339,7 @@ class SpectralCodec:
         device: str | torch.device,
         progress: bool,
     ) -> SpectralCodec:
-        if max_seconds is not None and not max_seconds > 0:
-            raise ValueError(f"max_seconds must be > 0 (or None for all audio); got {max_seconds}")
+        _check_fit_args(max_seconds=max_seconds, kmeans_iters=kmeans_iters, seed=seed)
         if max_frames < config.codebook_size:
             raise ValueError(
                 f"max_frames ({max_frames}) must be >= codebook_size ({config.codebook_size})"
@@ -468,3 +467,17 @@ def _config_tensor(config: SpectralCodecConfig) -> torch.Tensor:
         ],
         dtype=torch.float64,
     )
+
+
+def _check_fit_args(*, max_seconds: float | None, kmeans_iters: int, seed: int) -> None:
+    """Refuse fit arguments torch would turn into a traceback or silently bend."""
+    if max_seconds is not None and not (
+        isinstance(max_seconds, (int, float)) and math.isfinite(max_seconds) and max_seconds > 0
+    ):
+        raise ValueError(
+            f"max_seconds must be a finite number > 0 (or None for all audio); got {max_seconds}"
+        )
+    if isinstance(kmeans_iters, bool) or not isinstance(kmeans_iters, int) or kmeans_iters < 0:
+        raise ValueError(f"kmeans_iters must be an int >= 0; got {kmeans_iters!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not -(2**63) <= seed < 2**64:
+        raise ValueError(f"seed must be an int in [-2**63, 2**64 - 1]; got {seed!r}")

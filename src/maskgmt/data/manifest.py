@@ -23,10 +23,15 @@ def read_manifest(path: str | Path) -> list[dict]:
     JSON, a missing or empty `audio`/`text`, a value of the wrong type, or an empty manifest.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(
+            f"manifest {str(path)!r} is a folder; pass a JSONL file with one "
+            "{'audio': ..., 'text': ...} object per line"
+        )
     if not path.is_file():
         raise FileNotFoundError(
-            f"manifest {str(path)!r} does not exist or is not a file; pass a JSONL file "
-            "with one {'audio': ..., 'text': ...} object per line, or a folder of audio files"
+            f"manifest {str(path)!r} does not exist or is not a regular file; pass a JSONL file "
+            "with one {'audio': ..., 'text': ...} object per line"
         )
     rows: list[dict] = []
     with path.open(encoding="utf-8") as f:
@@ -48,6 +53,8 @@ def manifest_from_folder(folder: str | Path) -> list[dict]:
     an empty caption, or if the folder holds no audio at all.
     """
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"audio folder {str(folder)!r} is a file, not a folder")
     if not folder.is_dir():
         raise FileNotFoundError(f"audio folder {str(folder)!r} does not exist")
     files = sorted(

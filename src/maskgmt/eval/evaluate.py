@@ -69,7 +69,7 @@ class EvalConfig:
             raise ValueError(f"seconds: expected a positive length in seconds, got {self.seconds}")
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"limit: expected a positive number of clips, got {self.limit}")
-        if self.window_seconds is not None and not self.window_seconds > 0:
+        if self.window_seconds is not None and not 0 < self.window_seconds < float("inf"):
             raise ValueError(
                 f"window_seconds: expected the model's window length in seconds, got "
                 f"{self.window_seconds}"
@@ -384,6 +384,8 @@ def _median_seconds(rows: Sequence[dict]) -> float:
 
 
 def _match_files(audio_dir: Path, rows: Sequence[dict]) -> list[Path]:
+    if audio_dir.exists() and not audio_dir.is_dir():
+        raise ValueError(f"audio dir {audio_dir} is a file; pass the folder of generated audio")
     if not audio_dir.is_dir():
         raise FileNotFoundError(
             f"audio dir {audio_dir} does not exist; expected a folder of generated audio"

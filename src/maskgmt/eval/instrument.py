@@ -128,8 +128,8 @@ class InstrumentClassifier:
                 f"classifier folder {d} lacks {WEIGHTS_FILE} or {INFO_FILE}; "
                 "pass a folder written by InstrumentClassifier.save (or by `maskgmt eval`)"
             )
-        t = load_file(str(d / WEIGHTS_FILE))
-        info = json.loads((d / INFO_FILE).read_text())
+        t = _read_weights(d / WEIGHTS_FILE)
+        info = _read_info(d / INFO_FILE)
         return cls(
             classes=tuple(info["classes"]),
             mean=t["mean"],
@@ -139,3 +139,29 @@ class InstrumentClassifier:
             trained_on=tuple(info["trained_on"]),
             train_accuracy=float(info["train_accuracy"]),
         )
+
+
+def _read_info(path: Path) -> dict:
+    """classifier.json, with a damaged file reported as one ValueError naming it."""
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(
+            f"{path} is not valid JSON ({e}); delete its folder to train the classifier again"
+        ) from None
+    if not isinstance(info, dict):
+        raise ValueError(f"{path}: expected a JSON object, got {type(info).__name__}")
+    return info
+
+
+def _read_weights(path: Path) -> dict[str, np.ndarray]:
+    """classifier.safetensors, with a damaged file reported as one ValueError naming it."""
+    from safetensors import SafetensorError
+
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError) as e:
+        raise ValueError(
+            f"{path} is not a readable safetensors file ({e}); delete its folder to train the "
+            "classifier again"
+        ) from None

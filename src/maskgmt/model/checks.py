@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -82,7 +83,7 @@ def check_bool_mask(name: str, mask: Any, shape: Sequence[int], what: str) -> No
 
 def check_texts(name: str, texts: Any, batch: int | None) -> list[str]:
     """texts must be a non-empty list of str, of length `batch` when that is known."""
-    if isinstance(texts, str) or not isinstance(texts, Sequence):
+    if isinstance(texts, (str, bytes, bytearray)) or not isinstance(texts, Sequence):
         raise ValueError(f"{name}: expected a list of captions (str), got {type(texts).__name__}")
     texts = list(texts)
     if not texts:
@@ -157,10 +158,48 @@ def check_steps(steps: Any, num_levels: int) -> tuple[int, ...]:
 def check_number(
     name: str, value: Any, *, low: float, high: float | None = None, low_open: bool = False
 ) -> float:
+    """`value` must be a finite real number in [low, high] ((low, ...] with `low_open`)."""
     ok = isinstance(value, (int, float)) and not isinstance(value, bool)
     ok = ok and (value > low if low_open else value >= low) and (high is None or value <= high)
-    if not ok or value != value:  # NaN
+    if not ok or not math.isfinite(value):  # NaN and inf too
         bound = f"{'(' if low_open else '['}{low}, {high if high is not None else 'inf'}"
         bound += "]" if high is not None else ")"
         raise ValueError(f"{name}: expected a number in {bound}, got {value!r}")
     return float(value)
+
+
+def check_device(device: Any, name: str = "device") -> torch.device:
+    """A torch device this machine has -> torch.device; 'cuda' on a CPU-only torch, a CUDA
+    index past the last GPU and an unknown name are refused with a ValueError."""
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, ValueError, TypeError):
+        raise ValueError(
+            f"{name}: unknown torch device {device!r}; use cpu, cuda or cuda:N"
+        ) from None
+    if dev.type == "cuda":
+        _check_cuda(dev, str(device), name)
+    elif dev.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise ValueError(f"{name} {device}: MPS is not available here; use {_cpu(name)}")
+    return dev
+
+
+def _check_cuda(dev: torch.device, device: str, name: str) -> None:
+    if not torch.cuda.is_available():
+        raise ValueError(
+            f"{name} {device}: this torch has no usable CUDA GPU "
+            f"(torch {torch.__version__}, CUDA build: {torch.version.cuda or 'none'}); "
+            f"use {_cpu(name)}, or install a CUDA build of torch on a machine with a GPU"
+        )
+    count = torch.cuda.device_count()
+    if dev.index is not None and dev.index >= count:
+        raise ValueError(
+            f"{name} {device}: only {count} CUDA device(s) visible; use cuda:0..cuda:{count - 1}"
+        )
+
+
+def _cpu(name: str) -> str:
+    """How to ask for the CPU where `name` is spelled: a CLI option or a keyword argument."""
+    return f"{name} cpu" if name.startswith("--") else f"{name}='cpu'"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import types
 import typing
@@ -212,7 +213,7 @@ class TrainConfig:
     """"auto" (bf16 autocast on GPU, fp32 on CPU), "no", "bf16" or "fp16"."""
 
     def __post_init__(self) -> None:
-        _check(self.seed >= 0, "train", "seed", ">= 0", self.seed)
+        _check(0 <= self.seed < 2**32, "train", "seed", "in [0, 2**32 - 1]", self.seed)
         _check(
             self.mixed_precision in MIXED_PRECISION,
             "train",
@@ -310,7 +311,7 @@ def load_config(path: str | Path, *, base: TrainConfig | None = None) -> TrainCo
     try:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as e:
-        raise ValueError(f"{path}: not valid YAML ({e})") from None
+        raise ValueError(f"{path}: not valid YAML ({_yaml_problem(e)})") from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -318,6 +319,14 @@ def load_config(path: str | Path, *, base: TrainConfig | None = None) -> TrainCo
             f"{path}: expected a mapping of sections at the top, got {type(raw).__name__}"
         )
     return config_from_dict(raw, base=base, source=str(path))
+
+
+def _yaml_problem(error: Exception) -> str:
+    """A YAML error on one line: what is wrong and where (PyYAML's own text spans lines)."""
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    mark = getattr(error, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{problem}{where}"
 
 
 def _merge(obj: Any, overrides: dict[str, Any], *, prefix: str, source: str) -> Any:
@@ -391,6 +400,8 @@ def _coerce(value: Any, tp: Any, dotted: str, source: str) -> Any:
             value = float(value)  # YAML 1.1 reads 1e-3 (no dot in the mantissa) as a string
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise bad()
+        if not math.isfinite(value):
+            raise ValueError(f"{source}: {dotted!r} must be a finite number, got {value!r}")
         return float(value)
     if tp is str:
         if not isinstance(value, str):

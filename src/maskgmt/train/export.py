@@ -46,9 +46,12 @@ def write_model_folder(
 
 
 def _local_codec_folder(source: Any, cache_dir: Path | None) -> Path | None:
+    """The codec folder the cache names: an absolute path, or one relative to the cache. Never
+    a folder relative to the current directory (a relative source is a hub id such as
+    'facebook/encodec_24khz', and a same-named folder where `train` runs is not that codec)."""
     if not isinstance(source, str) or not source:
         return None
-    candidates = [Path(source)]
-    if cache_dir is not None and not Path(source).is_absolute():
-        candidates.append(cache_dir / source)
-    return next((p for p in candidates if p.is_dir()), None)
+    path = Path(source)
+    if not path.is_absolute():
+        path = cache_dir / source if cache_dir is not None else None
+    return path if path is not None and path.is_dir() else None

@@ -135,7 +135,7 @@ def train(
     total_steps = cfg.optim.max_steps if max_steps is None else max_steps
     if total_steps < 1:
         raise ValueError(f"max_steps must be >= 1, got {max_steps}")
-    if max_minutes is not None and max_minutes <= 0:
+    if max_minutes is not None and not max_minutes > 0:  # NaN too
         raise ValueError(f"max_minutes must be > 0, got {max_minutes}")
 
     mixed = cfg.mixed_precision

@@ -59,6 +59,11 @@ def find_soundfont(path: str | os.PathLike | None = None) -> Path:
                 "or pass soundfont=PATH / --soundfont PATH to any .sf2 file"
             )
     sf2 = Path(path).expanduser()
+    if sf2.is_dir():
+        raise ValueError(
+            f"soundfont: {sf2} is a folder; pass the path of a General MIDI .sf2 file, e.g. "
+            f"{SOUNDFONT_CANDIDATES[0]}"
+        )
     if not sf2.is_file():
         raise FileNotFoundError(
             f"soundfont: {sf2} does not exist; expected a General MIDI .sf2 file. "

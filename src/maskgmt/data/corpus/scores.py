@@ -162,15 +162,24 @@ def is_cached(ref: PieceRef, cache_dir: Path) -> bool:
     return _cache_file(cache_dir, ref).is_file()
 
 
+def _read_cached(path: Path) -> PieceNotes | str | None:
+    """A cached answer, or None when the file is damaged (it is parsed and written again)."""
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+        return d["skipped"] if "skipped" in d else _from_json(d)
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
 def load_piece(ref: PieceRef, cache_dir: Path | None) -> PieceNotes | str:
     """The piece's notes, or the reason it is skipped; parses once and caches either answer.
 
     Returns a str reason instead of raising so that a process pool can map it over pieces.
     """
     path = _cache_file(cache_dir, ref) if cache_dir is not None else None
-    if path is not None and path.is_file():
-        d = json.loads(path.read_text())
-        return d["skipped"] if "skipped" in d else _from_json(d)
+    cached = _read_cached(path) if path is not None and path.is_file() else None
+    if cached is not None:
+        return cached
     try:
         result: PieceNotes | str = parse_piece(ref)
     except ScoreSkipped as e:
