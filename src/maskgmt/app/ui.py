@@ -48,7 +48,9 @@ def build(pipe: Pipeline, limits: Limits, *, levels: int, out_dir: Path | None =
     with gr.Blocks(title="maskgmt", analytics_enabled=False, delete_cache=keep) as demo:
         gr.Markdown(INTRO.format(queue=limits.max_queue))
         history = gr.State([])  # [{"path", "label"}], this page only
-        text = gr.Textbox(label="Caption", lines=2, max_length=limits.max_text_chars)
+        text = gr.Textbox(
+            label="Caption", lines=2, max_length=limits.max_text_chars, elem_id="caption"
+        )
         negative = gr.Textbox(
             "",
             label="Negative caption (optional): what to steer away from",
@@ -88,7 +90,9 @@ def _job_tabs(limits: Limits) -> tuple[dict, dict, dict]:
     top = limits.max_seconds
     with gr.Tab("Text to music"):
         text_tab = {
-            "seconds": gr.Slider(0.5, top, value=min(jobs.DEFAULT_SECONDS, top), label="Seconds"),
+            "seconds": gr.Slider(
+                0.5, top, value=min(jobs.DEFAULT_SECONDS, top), label="Seconds", elem_id="seconds"
+            ),
             "go": gr.Button("Generate", variant="primary", elem_id="generate"),
         }
     with gr.Tab("Continue"):
