@@ -67,7 +67,7 @@ def test_stock_debian_pythons_get_a_venv(tmp_path: Path, names, probes, why: str
     assert why in out
     assert "-m venv .venv" in out
     assert "+ .venv/bin/python -m pip install -q torch==2.13.0" in out
-    assert "+ .venv/bin/python -m pip install -q -e .[dev]" in out
+    assert "+ .venv/bin/python -m pip install -q -e .[dev,demo]" in out
     assert ". scripts/env.sh" in out
 
 
@@ -75,7 +75,7 @@ def test_ci_python_with_working_pip_is_used_as_is(tmp_path: Path) -> None:
     out = dry_run(tmp_path, "python", "python3")
     assert "venv" not in out
     assert "+ python -m pip install -q torch==2.13.0" in out
-    assert "+ python -m pip install -q -e .[dev]" in out
+    assert "+ python -m pip install -q -e .[dev,demo]" in out
 
 
 def test_env_sh_activates_only_an_existing_venv(tmp_path: Path) -> None:
