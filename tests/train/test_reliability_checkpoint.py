@@ -11,7 +11,12 @@ from safetensors.torch import load_file
 from test_train_loop import tiny
 
 from maskgmt.cli import main
-from maskgmt.train.checkpoint import checkpoint_problem, latest_checkpoint, list_checkpoints
+from maskgmt.train.checkpoint import (
+    check_new_run_folder,
+    checkpoint_problem,
+    latest_checkpoint,
+    list_checkpoints,
+)
 from maskgmt.train.loop import train
 
 
@@ -86,3 +91,33 @@ def test_every_checkpoint_damaged_is_one_line_from_the_cli(
     err = capsys.readouterr().err
     assert rc == 2 and "Traceback" not in err
     assert "every checkpoint in" in err and "is damaged" in err
+
+
+def test_a_new_run_never_writes_over_what_it_did_not_make(
+    cache_dir: Path, tmp_path: Path, capsys
+) -> None:
+    """`train` ends by replacing `OUT/model`: a folder holding someone's model or other files,
+    and the token cache itself, are refused before any work; a run's own leftovers are not."""
+    keep = tmp_path / "proj" / "model" / "notes.txt"
+    keep.parent.mkdir(parents=True)
+    keep.write_text("precious")
+    base = ["train", "--data", cache_dir, "--no-progress", "--out"]
+    for out, match in [
+        (tmp_path / "proj", "is not a run folder (it holds 'model')"),
+        (cache_dir, "would write the run into the token cache"),
+    ]:
+        assert main([str(a) for a in [*base, out]]) == 2
+        err = capsys.readouterr().err
+        assert match in err and len(err.strip().splitlines()) == 1, err
+    assert keep.read_text() == "precious"
+    assert not (cache_dir / "checkpoints").exists()
+
+    (tmp_path / "proj" / "other.txt").write_text("x")
+    keep.unlink()
+    keep.parent.rmdir()
+    with pytest.raises(ValueError, match="it holds 'other.txt'"):
+        check_new_run_folder(tmp_path / "proj", cache_dir)
+    started = tmp_path / "started"  # a run killed before its first checkpoint
+    (started / "tensorboard").mkdir(parents=True)
+    (started / "config.yaml").write_text("seed: 0\n")
+    check_new_run_folder(started, cache_dir)

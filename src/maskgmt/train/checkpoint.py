@@ -77,6 +77,38 @@ def checkpoints_root(run_dir: str | Path) -> Path:
     return Path(run_dir) / "checkpoints"
 
 
+# What a run writes into its folder (see `maskgmt.train.loop`); anything else is not the run's.
+RUN_ENTRIES = frozenset(
+    {"checkpoints", "tensorboard", "model", "config.yaml", "train_result.json", "init.json"}
+)
+
+
+def check_new_run_folder(run_dir: Path, data_dir: Path) -> None:
+    """A new run writes only into a new or empty folder, or one its own earlier start left
+    (before a first checkpoint): never into the token cache, nor over files it did not write
+    (its end replaces `run_dir/model`)."""
+    if run_dir.resolve() == data_dir.resolve() or data_dir.resolve().is_relative_to(
+        run_dir.resolve() / "model"
+    ):
+        raise ValueError(
+            f"--out {str(run_dir)!r} would write the run into the token cache --data "
+            f"{str(data_dir)!r}; choose a new --out folder"
+        )
+    if not run_dir.is_dir():
+        return
+    names = (p.name for p in run_dir.iterdir() if not p.name.startswith("."))
+    foreign = sorted(n for n in names if n not in RUN_ENTRIES)
+    model = run_dir / "model"
+    if model.is_dir() and not list_checkpoints(run_dir) and any(model.iterdir()):
+        foreign.insert(0, "model")  # a model folder no run of this folder made
+    if foreign:
+        shown = ", ".join(repr(n) for n in foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise ValueError(
+            f"--out {str(run_dir)!r} is not empty and is not a run folder (it holds {shown}); "
+            "choose a new or empty folder, so that nothing there is overwritten"
+        )
+
+
 def list_checkpoints(run_dir: str | Path) -> list[Path]:
     """Complete checkpoints of a run, oldest first."""
     root = checkpoints_root(run_dir)

@@ -31,6 +31,7 @@ from maskgmt.model.diagnostics import TextGainMeter
 from maskgmt.train.build import build_model, run_identity
 from maskgmt.train.checkpoint import (
     DataPosition,
+    check_new_run_folder,
     latest_checkpoint,
     list_checkpoints,
     load_checkpoint,
@@ -174,6 +175,8 @@ def train(
             f"{str(out_dir)!r} already holds checkpoints of a run; pass --resume to continue "
             "it, or choose a new --out folder"
         )
+    if not resume:
+        check_new_run_folder(out_dir, Path(data_dir))
 
     # ---- data ---------------------------------------------------------------------------------
     dataset, info = load_cache(data_dir)
