@@ -299,31 +299,33 @@ class TextToMusic:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=total, initial=codes.shape[-1], unit="frame", desc="generating")
-        while codes.shape[-1] < total:
-            # the window: the last frames made so far (the whole prompt at first, the overlap
-            # afterwards) as a fixed prompt, then as many new frames as fit
-            context = min(overlap if windows else window - 1, codes.shape[-1])
-            keep = codes[..., codes.shape[-1] - context :]
-            n_new = min(window - keep.shape[-1], total - codes.shape[-1])
-            n = keep.shape[-1] + n_new
-            prompt = torch.zeros(b, k, n, dtype=torch.long, device=self.device)
-            prompt_mask = torch.zeros(b, k, n, dtype=torch.bool, device=self.device)
-            prompt[..., : keep.shape[-1]] = keep
-            prompt_mask[..., : keep.shape[-1]] = True
-            out = self.model.generate(
-                **text_kwargs,
-                num_frames=n,
-                generator=generator,
-                prompt=prompt if keep.shape[-1] else None,
-                prompt_mask=prompt_mask if keep.shape[-1] else None,
-                **sampling,
-            )
-            codes = torch.cat([codes, out[..., keep.shape[-1] :]], dim=-1)
-            windows += 1
+        try:
+            while codes.shape[-1] < total:
+                # the window: the last frames made so far (the whole prompt at first, the overlap
+                # afterwards) as a fixed prompt, then as many new frames as fit
+                context = min(overlap if windows else window - 1, codes.shape[-1])
+                keep = codes[..., codes.shape[-1] - context :]
+                n_new = min(window - keep.shape[-1], total - codes.shape[-1])
+                n = keep.shape[-1] + n_new
+                prompt = torch.zeros(b, k, n, dtype=torch.long, device=self.device)
+                prompt_mask = torch.zeros(b, k, n, dtype=torch.bool, device=self.device)
+                prompt[..., : keep.shape[-1]] = keep
+                prompt_mask[..., : keep.shape[-1]] = True
+                out = self.model.generate(
+                    **text_kwargs,
+                    num_frames=n,
+                    generator=generator,
+                    prompt=prompt if keep.shape[-1] else None,
+                    prompt_mask=prompt_mask if keep.shape[-1] else None,
+                    **sampling,
+                )
+                codes = torch.cat([codes, out[..., keep.shape[-1] :]], dim=-1)
+                windows += 1
+                if bar is not None:
+                    bar.update(n_new)
+        finally:  # an error is then printed on a line of its own, not after the bar
             if bar is not None:
-                bar.update(n_new)
-        if bar is not None:
-            bar.close()
+                bar.close()
         self.last_timings = GenerationTimings(
             tokens=time.perf_counter() - t0,
             windows=windows,

@@ -128,6 +128,32 @@ def test_eval_checks_paths_and_window_first(
 # ---------------------------------------------------------------- generate, train
 
 
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        (["--top-k", "0"], "--top-k: expected >= 1"),
+        (["--top-p", "2"], "--top-p: expected a number in (0.0, 1.0]"),
+        (["--temperature", "nan"], "--temperature: expected a number in [0.0, inf)"),
+        (["--cond-scale", "-1"], "--cond-scale: expected a number in [0.0, inf)"),
+        (["--choice-temperature", "inf"], "--choice-temperature: expected a number"),
+    ],
+)
+def test_sampling_options_are_checked_before_the_model_loads(
+    extra: list, match: str, tmp_path: Path, capsys
+) -> None:
+    missing = tmp_path / "no-model"  # never read: the checks come first
+    fails(["generate", "x", "-o", tmp_path / "x.wav", "--model", missing, *extra], capsys, match)
+
+
+def test_an_error_after_the_bar_has_a_line_of_its_own(
+    tmp_path: Path, model_dir: Path, capsys
+) -> None:
+    argv = ["generate", "x", "-o", tmp_path / "x.wav", "--model", model_dir, "--steps", "1,2,3"]
+    assert main([str(a) for a in argv]) == 2
+    last = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()[-1]
+    assert last.startswith("error: steps: expected at most one count per codec level (2)"), last
+
+
 @pytest.mark.skipif(not Path("/dev/null").exists(), reason="needs /dev/null")
 def test_a_batch_file_that_is_no_regular_file_is_named_so(
     tmp_path: Path, model_dir: Path, capsys

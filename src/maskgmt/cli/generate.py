@@ -36,6 +36,21 @@ def parse_steps(text: str | None) -> int | tuple[int, ...] | None:
     return values[0] if len(values) == 1 else values
 
 
+def _check_sampling(
+    cond_scale: float, temperature: float | None, top_p: float | None, choice: float | None
+) -> None:
+    """The sampling numbers the model would refuse, refused before it loads."""
+    from maskgmt.model.checks import check_number  # here: `maskgmt --help` must not load torch
+
+    check_number("--cond-scale", cond_scale, low=0.0)
+    if temperature is not None:
+        check_number("--temperature", temperature, low=0.0)
+    if top_p is not None:
+        check_number("--top-p", top_p, low=0.0, high=1.0, low_open=True)
+    if choice is not None:
+        check_number("--choice-temperature", choice, low=0.0)
+
+
 def _slug(text: str, n: int = 40) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:n] or "clip"
 
@@ -108,6 +123,8 @@ def generate(
     check_seed(seed, count=len(captions))
     check_at_least(batch_size, 1, "--batch-size")
     check_device(device)
+    _check_sampling(cond_scale, temperature, top_p, choice_temperature)
+    check_at_least(top_k, 1, "--top-k")
     if batch_file:
         check_output_dir(out, "--out")
     else:
