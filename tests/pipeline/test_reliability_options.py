@@ -59,6 +59,12 @@ def test_codec_fit_refuses_what_torch_cannot_take(
     assert not out.exists()
 
 
+def test_prepare_refuses_a_zero_batch(wav: Path, model_dir: Path, tmp_path: Path, capsys) -> None:
+    argv = ["prepare", wav.parent, "--codec", model_dir / "codec", "--out", tmp_path / "cache"]
+    fails([*argv, "--batch-size", "0"], capsys, "--batch-size: expected >= 1, got 0")
+    assert not (tmp_path / "cache").exists()
+
+
 # ---------------------------------------------------------------- corpus build, demo
 
 
