@@ -329,3 +329,13 @@ def test_real_and_codec_are_scored_over_the_generated_length(rendered, tmp_path,
     # The oracle returns the real clip's head: equal lengths give it the real audio's scores.
     for attr, e in metrics["accuracy"].items():
         assert e["generated"] == e["real"], attr
+
+
+def test_the_later_part_of_a_long_clip_is_its_end():
+    """A 30 s output is judged where drift is worst: its last 10 s, not the 10 s after window 1."""
+    from maskgmt.eval.evaluate import window_spans
+
+    notes: list[str] = []
+    assert window_spans(30.0, 3.0, notes) == {"first": [0.0, 3.0], "later": [20.0, 30.0]}
+    assert window_spans(6.0, 3.0, notes) == {"first": [0.0, 3.0], "later": [3.0, 6.0]}
+    assert window_spans(3.0, 3.0, notes) is None and not notes
