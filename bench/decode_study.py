@@ -17,8 +17,10 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
+from maskgmt.eval.attributes import is_correct
 from maskgmt.eval.evaluate import EvalConfig, evaluate_model, load_or_train_classifier
 from maskgmt.pipeline import TextToMusic
 
@@ -42,6 +44,37 @@ def _parse_variant(text: str) -> tuple[str, dict]:
     if "steps" in kwargs and isinstance(kwargs["steps"], list):
         kwargs["steps"] = tuple(kwargs["steps"])
     return name, kwargs
+
+
+ATTRIBUTES = ("instrument_family", "tempo", "key", "mode", "register")
+
+
+def _per_clip(folder: Path) -> dict[str, np.ndarray]:
+    """A variant's estimates.jsonl -> {attribute: correct[n] float, "notes": notes_per_s[n]}."""
+    rows = [json.loads(line) for line in (folder / "estimates.jsonl").read_text().splitlines()]
+    out = {a: np.array([is_correct(a, r["generated"].get(a), r["reference"][a]) for r in rows],
+                       float) for a in ATTRIBUTES}  # fmt: skip
+    out["notes"] = np.array([r["generated"].get("notes_per_s") or 0.0 for r in rows])
+    return out
+
+
+def paired(base: Path, other: Path, *, resamples: int = 1000, seed: int = 0) -> dict:
+    """Variant minus base on the same clips and seeds: {attribute: [mean, low, high]}, accuracy
+    in points and notes in notes/s, with 95 % intervals from resampling the clips together."""
+    a, b = _per_clip(base), _per_clip(other)
+    rng = np.random.default_rng(seed)
+    n = len(a["notes"])
+    idx = rng.integers(0, n, size=(resamples, n))
+    out = {}
+    for key in a:
+        d = b[key] - a[key]
+        scale = 100.0 if key != "notes" else 1.0
+        boots = d[idx].mean(1) * scale
+        out[key] = [
+            round(float(d.mean() * scale), 2),
+            *(round(float(v), 2) for v in np.percentile(boots, [2.5, 97.5])),
+        ]
+    return out
 
 
 def main() -> None:
@@ -78,6 +111,11 @@ def main() -> None:
         summary_path.write_text(json.dumps(summary, indent=1, default=str))
         print(f"{name}: {summary[name]['seconds']} s", flush=True)
         print((out / name / "report.md").read_text(), flush=True)
+    names = [name for name, _ in map(_parse_variant, args.variant)]
+    for name in names[1:]:
+        summary.setdefault(name, {})["minus_" + names[0]] = paired(out / names[0], out / name)
+        print(name, "minus", names[0], summary[name]["minus_" + names[0]], flush=True)
+    summary_path.write_text(json.dumps(summary, indent=1, default=str))
 
 
 if __name__ == "__main__":
