@@ -124,7 +124,7 @@ def test_batched_cfg_equals_two_separate_passes(model: MaskGmt) -> None:
     null_mask = torch.zeros(2, 1, dtype=torch.bool)
     null_emb = torch.zeros(2, 1, emb.shape[-1])
     for scale in (1.0, 3.0):
-        for cfg_levels in (None, 1, 2):  # None: every level guided; default 1: level 0 only
+        for cfg_levels in (None, 1, 2):  # None: every level guided; 1: level 0 only
             made = model.generate(
                 text_embeds=emb, text_mask=mask, steps=1, temperature=0.0, cond_scale=scale,
                 cfg_levels=cfg_levels,
@@ -154,8 +154,11 @@ def test_cfg_is_one_batched_forward_per_step(model: MaskGmt) -> None:
         model.generate(text_embeds=emb, text_mask=mask, steps=(3, 2, 1, 1), cfg_levels=None)
         assert calls == [6] * 7  # cond + uncond stacked: batch 2B, one pass per step
         calls.clear()
+        model.generate(text_embeds=emb, text_mask=mask, steps=(3, 2, 1, 1), cfg_levels=1)
+        assert calls == [6] * 3 + [3] * 4  # only level 0 is guided
+        calls.clear()
         model.generate(text_embeds=emb, text_mask=mask, steps=(3, 2, 1, 1))
-        assert calls == [6] * 3 + [3] * 4  # default: only level 0 is guided
+        assert calls == [6] * 7  # default: levels 0-3, here every level of the K = 4 codec
         calls.clear()
         model.generate(text_embeds=emb, text_mask=mask, steps=(3, 2, 1, 1), cond_scale=1.0)
         assert calls == [3] * 7  # no guidance: the unconditional half is skipped
@@ -181,3 +184,19 @@ def test_level_weights_and_self_critic() -> None:
         text_embeds=emb, text_mask=mask, prompt=prompt, prompt_mask=given, steps=3
     )
     assert torch.equal(made[given], prompt[given])
+
+
+def test_default_guidance_covers_levels_0_to_3_of_a_deeper_codec() -> None:
+    """Timbre lies in levels 0-3 of the codec: the default guides those four and no more."""
+    torch.manual_seed(0)
+    model = MaskGmt(transformer=tiny_transformer(n_q=6)).eval()
+    calls: list[int] = []
+    hook = model.transformer.backbone.register_forward_hook(
+        lambda mod, args, out: calls.append(args[0].shape[0])
+    )
+    emb, mask = text_inputs(2)
+    try:
+        model.generate(text_embeds=emb, text_mask=mask, steps=1)
+    finally:
+        hook.remove()
+    assert calls == [4] * 4 + [2] * 2  # levels 0-3 at 2B (cond + uncond), levels 4-5 at B
