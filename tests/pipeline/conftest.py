@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from maskgmt import MaskGmt, MaskGmtTransformer
+from maskgmt.cli import main
 from maskgmt.codecs.spectral import SpectralCodec, SpectralCodecConfig
 
 SR = 24_000
@@ -40,3 +41,13 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory, codec: SpectralCodec) ->
     model.save_pretrained(out)
     codec.save(out / "codec")
     return out
+
+
+def fails(argv: list, capsys, match: str) -> str:
+    """Run the CLI and check it refused with one line naming `match`: exit 2, no traceback."""
+    rc = main([str(a) for a in argv])
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert "Traceback" not in err and match in err, err
+    assert len(err.strip().splitlines()) == 1, err
+    return err

@@ -12,7 +12,7 @@ import torch
 
 from maskgmt.cli import main
 
-from .conftest import SR, _tones
+from .conftest import SR, _tones, fails
 
 
 @pytest.fixture
@@ -20,15 +20,6 @@ def wav(tmp_path: Path) -> Path:
     path = tmp_path / "v.wav"
     sf.write(path, _tones(1.0, 220.0)[0].numpy(), SR)
     return path
-
-
-def fails(argv: list[str], capsys, match: str) -> str:
-    rc = main([str(a) for a in argv])
-    err = capsys.readouterr().err
-    assert rc == 2, err
-    assert "Traceback" not in err and match in err, err
-    assert len(err.strip().splitlines()) == 1, err
-    return err
 
 
 # ---------------------------------------------------------------- 1, 2: no data loss

@@ -12,7 +12,7 @@ import soundfile as sf
 
 from maskgmt.cli import main
 
-from .conftest import SR, _tones
+from .conftest import SR, _tones, fails
 
 
 @pytest.fixture
@@ -28,15 +28,6 @@ def a_file(tmp_path: Path) -> Path:
     path = tmp_path / "file.txt"
     path.write_text("x")
     return path
-
-
-def fails(argv: list, capsys, match: str) -> str:
-    rc = main([str(a) for a in argv])
-    err = capsys.readouterr().err
-    assert rc == 2, err
-    assert "Traceback" not in err and match in err, err
-    assert len(err.strip().splitlines()) == 1, err
-    return err
 
 
 # ---------------------------------------------------------------- codec fit
