@@ -62,7 +62,9 @@ def test_generate_uses_the_annealed_scale_and_temperature_at_each_step(
         text_embeds=emb, text_mask=mask, steps=(4, 2, 1, 1), cond_scale=3.0, min_cond_scale=1.0,
         temperature=2.0, generator=torch.Generator().manual_seed(0),
     )  # fmt: skip
-    assert scales == pytest.approx([3.0, 7 / 3, 5 / 3, 1.0])  # level 0 only is guided
+    # the default guides levels 0-3, here all four; each anneals over its own steps (one step:
+    # the full scale)
+    assert scales == pytest.approx([3.0, 7 / 3, 5 / 3, 1.0, 3.0, 1.0, 3.0, 3.0])
     # each level starts again at the full temperature and falls by temperature / steps a step
     assert temps == pytest.approx([2.0, 1.5, 1.0, 0.5, 2.0, 1.0, 2.0, 2.0])
 

@@ -182,8 +182,9 @@ def evaluate_audio_dir(
 
 def window_spans(seconds: float, window: float | None, notes: list[str]) -> dict | None:
     """Generated length and the model's window (s) -> {"first": [0, b], "later": [c, d]} in
-    seconds (each at most MAX_SECONDS long; "later" is the last part past the first window, so a
-    30 s clip is judged on [20, 30) s), or None when there is no later part to score
+    seconds (each at most MAX_SECONDS long; "later" is the clip's last window-length part past the
+    first window, so a 30 s clip with 3 s windows is judged on [27, 30) s), or None when there is
+    no later part to score
     (clips within one window; a note when the window or the part past it is too short)."""
     if window is None or seconds <= window:
         return None
@@ -195,8 +196,9 @@ def window_spans(seconds: float, window: float | None, notes: list[str]) -> dict
         return None
     return {
         "first": [0.0, min(window, MAX_SECONDS)],
-        # the end of the clip, where a continuation's drift has had longest to build up
-        "later": [max(float(window), float(seconds) - MAX_SECONDS), float(seconds)],
+        # the end of the clip, where a continuation's drift has had longest to build up, and as
+        # long as the first window so that both are estimated from equal lengths
+        "later": [max(float(window), float(seconds) - min(window, MAX_SECONDS)), float(seconds)],
     }
 
 
