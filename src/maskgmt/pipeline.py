@@ -237,15 +237,10 @@ class TextToMusic:
         keyword arguments (`steps`, `cond_scale`, `temperature`, `top_k`, `top_p`,
         `negative_texts`, ...) go to `MaskGmt.generate`.
         """
-        if isinstance(texts, str):
-            texts = [texts]
-        if isinstance(texts, (list, tuple)) and not texts:
-            raise ValueError("texts: expected at least one caption, got an empty list")
-        texts = check_texts("texts", texts, None)
+        texts = _check_captions(texts)
         if seconds is not None:
             seconds = _check_seconds("seconds", seconds)
-        if seed is not None:
-            seed = _check_seed(seed)
+        generator = self._generator(seed)
         if prompt_codes is not None:
             prompt_codes = _check_prompt_codes(prompt_codes)
         if overlap_seconds is not None:
@@ -265,28 +260,12 @@ class TextToMusic:
                 f"({window / self.frame_rate:.2f} s) and longer than 0, got {overlap_seconds}"
             )
         b, k = len(texts), self.model.transformer.config.n_q
-        generator = None
-        if seed is not None:
-            generator = torch.Generator(device=self.device).manual_seed(int(seed))
-        negative = sampling.pop("negative_texts", None)
-        if isinstance(negative, str):
-            negative = [negative] * b
-        # captions go to the model as strings: it encodes them once per window with the
-        # encoder attached at load time and caches their keys/values across steps
-        text_kwargs: dict = {"texts": list(texts), "negative_texts": negative}
+        text_kwargs = _text_kwargs(texts, sampling)
         t0 = time.perf_counter()
 
         codes = torch.empty(b, k, 0, dtype=torch.long, device=self.device)
         if prompt_codes is not None:
-            if (
-                prompt_codes.dim() != 3
-                or prompt_codes.shape[1] != k
-                or (prompt_codes.shape[0] not in (1, b))
-            ):
-                raise ValueError(
-                    f"prompt_codes: expected [B={b} or 1, K={k}, T], "
-                    f"got shape {tuple(prompt_codes.shape)}"
-                )
+            _check_code_shape("prompt_codes", prompt_codes, b, k)
             if prompt_codes.shape[-1] >= total:
                 raise ValueError(
                     f"prompt: the prompt is {prompt_codes.shape[-1] / self.frame_rate:.2f} s but "
@@ -375,21 +354,13 @@ class TextToMusic:
         seeing the frames made before it and the kept frames after it. Further keyword arguments
         go to `MaskGmt.generate`, as in `generate_codes`.
         """
-        texts = check_texts("texts", [texts] if isinstance(texts, str) else texts, None)
+        texts = _check_captions(texts)
         codes = _check_prompt_codes(codes)
         b, k = len(texts), self.model.transformer.config.n_q
-        if codes.dim() != 3 or codes.shape[1] != k or codes.shape[0] not in (1, b):
-            raise ValueError(
-                f"codes: expected [B={b} or 1, K={k}, T], got shape {tuple(codes.shape)}"
-            )
+        _check_code_shape("codes", codes, b, k)
         f0, f1 = self._frame_range(start, end, codes.shape[-1])
-        generator = None
-        if seed is not None:
-            generator = torch.Generator(device=self.device).manual_seed(_check_seed(seed))
-        negative = sampling.pop("negative_texts", None)
-        text_kwargs = {"texts": list(texts), "negative_texts": negative}
-        if isinstance(negative, str):
-            text_kwargs["negative_texts"] = [negative] * b
+        generator = self._generator(seed)
+        text_kwargs = _text_kwargs(texts, sampling)
         t0 = time.perf_counter()
         out = codes.to(self.device).long().expand(b, -1, -1).clone()
         pos, windows = f0, 0
@@ -445,6 +416,12 @@ class TextToMusic:
         made = torch.nn.functional.pad(made, (0, max(0, n - made.shape[-1])))[..., :n]
         return _splice(kept, made, start, end, self.sample_rate)
 
+    def _generator(self, seed: object) -> torch.Generator | None:
+        """A generator on the model's device seeded with `seed` (checked); None for no seed."""
+        if seed is None:
+            return None
+        return torch.Generator(device=self.device).manual_seed(_check_seed(seed))
+
     def _frame_range(self, start: object, end: object, frames: int) -> tuple[int, int]:
         """Seconds [start, end) of a clip of `frames` frames -> frames [f0, f1), checked."""
         for name, value in (("start", start), ("end", end)):
@@ -459,6 +436,33 @@ class TextToMusic:
         f0 = math.floor(start * self.frame_rate + 1e-6)
         f1 = min(frames, math.ceil(end * self.frame_rate - 1e-6))
         return f0, max(f1, f0 + 1)
+
+
+def _check_captions(texts: object) -> list[str]:
+    """One caption or a non-empty list of them -> the list, checked."""
+    if isinstance(texts, str):
+        texts = [texts]
+    if isinstance(texts, (list, tuple)) and not texts:
+        raise ValueError("texts: expected at least one caption, got an empty list")
+    return check_texts("texts", texts, None)
+
+
+def _check_code_shape(name: str, codes: torch.Tensor, b: int, k: int) -> None:
+    """codes must be [B or 1, K, T] for B captions and a K-level codec."""
+    if codes.dim() != 3 or codes.shape[1] != k or codes.shape[0] not in (1, b):
+        raise ValueError(f"{name}: expected [B={b} or 1, K={k}, T], got shape {tuple(codes.shape)}")
+
+
+def _text_kwargs(texts: list[str], sampling: dict) -> dict:
+    """The captions for `MaskGmt.generate`, with `negative_texts` taken out of `sampling` (one
+    string stands for every clip).
+
+    Captions go to the model as strings: it encodes them once per call with the encoder attached
+    at load time and caches their keys/values across steps."""
+    negative = sampling.pop("negative_texts", None)
+    if isinstance(negative, str):
+        negative = [negative] * len(texts)
+    return {"texts": list(texts), "negative_texts": negative}
 
 
 def _inpaint_window(pos: int, end: int, total: int, window: int) -> tuple[int, int]:
