@@ -124,11 +124,10 @@ def evaluate_model(
     cache: dict[str, dict] = {}
     seconds = config.seconds or _median_seconds(rows)
     ref = reference_seconds(seconds, notes)
-    sources = {"real": _analyse_source("real", rows, lambda rs: _real_audio(rs, ref), classifier,
-                                       config, cache, seconds=ref)}  # fmt: skip
+    sources = {"real": _analyse_source("real", rows, ref, _real_audio, classifier, config, cache)}
     sources["codec"] = _analyse_source(
-        "codec", rows, lambda rs: _codec_audio(rs, pipeline.codec, ref), classifier, config, cache,
-        codec_identity=_codec_identity(pipeline.codec, config, notes), seconds=ref,
+        "codec", rows, ref, lambda rs, sec: _codec_audio(rs, pipeline.codec, sec), classifier,
+        config, cache, codec_identity=_codec_identity(pipeline.codec, config, notes),
     )  # fmt: skip
     spans = window_spans(seconds, config.window_seconds, notes)
     texts = [str(r["text"]) for r in rows]
@@ -167,8 +166,7 @@ def evaluate_audio_dir(
     cache: dict[str, dict] = {}
     shortest = min(sf.info(str(f)).duration for f in files)
     ref = reference_seconds(shortest, notes)
-    sources = {"real": _analyse_source("real", rows, lambda rs: _real_audio(rs, ref), classifier,
-                                       config, cache, seconds=ref)}  # fmt: skip
+    sources = {"real": _analyse_source("real", rows, ref, _real_audio, classifier, config, cache)}
     spans = window_spans(shortest, config.window_seconds, notes)
     keep = MAX_SECONDS if spans is None else max(MAX_SECONDS, spans["later"][1])
     gen_audio = (load_analysis(f, max_seconds=keep) for f in files)
@@ -324,24 +322,26 @@ def _analyse_all(
 def _analyse_source(
     name: str,
     rows: Sequence[dict],
-    make_audio: Callable[[Sequence[dict]], Iterator[np.ndarray]],
+    seconds: float,
+    make_audio: Callable[[Sequence[dict], float], Iterator[np.ndarray]],
     classifier: InstrumentClassifier | None,
     config: EvalConfig,
     cache_stats: dict[str, dict],
     *,
     codec_identity: dict | None = None,
-    seconds: float | None = None,
 ) -> list[ClipAnalysis]:
-    """Analyses of a source made from the rows' own audio (real, codec), from the cache where it
-    has them: only missing clips are decoded and analysed (and then stored)."""
+    """Analyses of the first `seconds` of a source made from the rows' own audio (real, codec),
+    from the cache where it has them: only missing clips are decoded and analysed (and then
+    stored). `make_audio(rows, seconds)` makes the audio."""
     if config.cache_dir is None or (name == "codec" and codec_identity is None):
-        return _analyse_all(make_audio(rows), len(rows), classifier, name, config)
+        return _analyse_all(make_audio(rows, seconds), len(rows), classifier, name, config)
     cache = AnalysisCache(config.cache_dir, name, codec_identity=codec_identity,
                           classifier=classifier, seconds=seconds)  # fmt: skip
     keys = [clip_key(r["audio"]) for r in rows]
     found = cache.get(keys)
     todo = [i for i, a in enumerate(found) if a is None]
-    fresh = _analyse_all(make_audio([rows[i] for i in todo]), len(todo), classifier, name, config)
+    audio = make_audio([rows[i] for i in todo], seconds)
+    fresh = _analyse_all(audio, len(todo), classifier, name, config)
     cache.put([keys[i] for i in todo], fresh)
     for i, a in zip(todo, fresh, strict=True):
         found[i] = a
