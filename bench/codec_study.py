@@ -35,6 +35,8 @@ def _reconstructions(codec: SpectralCodec, wav: torch.Tensor, levels: list[int])
 
 
 def _write_all(codec, rows, out: Path, levels: list[int], seconds: float) -> list[str]:
+    """The first `seconds` of every row, rebuilt each way, as out/audio/<way>/<stem>.wav ->
+    the names of the ways."""
     names: list[str] = []
     for row in rows:
         path = Path(row["audio"])
@@ -42,11 +44,12 @@ def _write_all(codec, rows, out: Path, levels: list[int], seconds: float) -> lis
         wav = torch.from_numpy(data).mean(0)[None, None]  # [1, 1, S]
         if sr != codec.sample_rate:
             raise ValueError(f"{path}: {sr} Hz, the codec wants {codec.sample_rate} Hz")
-        for name, rebuilt in _reconstructions(codec, wav, levels).items():
+        rebuilt = _reconstructions(codec, wav, levels)
+        for name, clip in rebuilt.items():
             folder = out / "audio" / name
             folder.mkdir(parents=True, exist_ok=True)
-            sf.write(str(folder / f"{path.stem}.wav"), rebuilt.numpy(), codec.sample_rate)
-            names.append(name) if name not in names else None
+            sf.write(str(folder / f"{path.stem}.wav"), clip.numpy(), codec.sample_rate)
+        names = list(rebuilt)  # the same for every clip
     return names
 
 
@@ -75,7 +78,7 @@ def main() -> None:
     for name in names:
         metrics = evaluate_audio_dir(out / "audio" / name, split, out_dir=out / "eval" / name,
                                      classifier=clf, config=config)  # fmt: skip
-        summary[name] = metrics.get("accuracy", metrics.get("sources"))
+        summary[name] = metrics["accuracy"]
         print(name, flush=True)
         print((out / "eval" / name / "report.md").read_text(), flush=True)
     (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
