@@ -16,10 +16,10 @@ from maskgmt.codecs.checks import prepare_wav
 from maskgmt.model import MaskGmt
 from maskgmt.model.checks import check_device, check_texts
 from maskgmt.pretrained import require_default_model
+from maskgmt.seeding import check_seed
 from maskgmt.text import TextEncoder, load_text_encoder
 
 MAX_SECONDS = 3600.0  # longest output `generate` makes: one hour
-SEED_RANGE = (-(2**63), 2**64 - 1)  # what torch.Generator.manual_seed accepts
 SPLICE_SECONDS = 0.01  # crossfade where inpainted audio meets the kept audio
 
 
@@ -41,14 +41,6 @@ def _check_seconds(name: str, seconds: object) -> float:
             f"got {seconds!r}"
         )
     return float(seconds)
-
-
-def _check_seed(seed: object) -> int:
-    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool):
-        raise ValueError(f"seed: expected an int (or None), got {seed!r} ({type(seed).__name__})")
-    if not SEED_RANGE[0] <= int(seed) <= SEED_RANGE[1]:
-        raise ValueError(f"seed: expected an int in [-2**63, 2**64 - 1], got {seed}")
-    return int(seed)
 
 
 def _check_prompt_codes(prompt_codes: object) -> torch.Tensor:
@@ -420,7 +412,7 @@ class TextToMusic:
         """A generator on the model's device seeded with `seed` (checked); None for no seed."""
         if seed is None:
             return None
-        return torch.Generator(device=self.device).manual_seed(_check_seed(seed))
+        return torch.Generator(device=self.device).manual_seed(check_seed(seed))
 
     def _frame_range(self, start: object, end: object, frames: int) -> tuple[int, int]:
         """Seconds [start, end) of a clip of `frames` frames -> frames [f0, f1), checked."""

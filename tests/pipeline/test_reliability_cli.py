@@ -77,7 +77,7 @@ def test_seconds_is_bounded_before_any_model_loads(seconds: str, tmp_path: Path,
     ("extra", "match"),
     [
         (["--batch-size", "0"], "--batch-size: expected >= 1"),
-        (["--seed", str(2**70)], "--seed: expected an integer in"),
+        (["--seed", str(2**70)], "--seed: expected an int in"),
         (["--device", "cuda"], "--device cuda: this torch has no usable CUDA GPU"),
         (["--device", "tpu9"], "--device: unknown torch device"),
     ],

@@ -48,11 +48,11 @@ def test_generate_refuses_bytes_and_infinite_numbers(pipe: TextToMusic) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"seed": 2**70}, r"seed must be an int in \[-2\*\*63, 2\*\*64 - 1\]"),
-        ({"seed": 1.5}, "seed must be an int"),
-        ({"max_seconds": math.inf}, "max_seconds must be a finite number > 0"),
-        ({"max_seconds": math.nan}, "max_seconds must be a finite number > 0"),
-        ({"kmeans_iters": -1}, "kmeans_iters must be an int >= 0"),
+        ({"seed": 2**70}, r"seed: expected an int in \[-2\*\*63, 2\*\*64 - 1\]"),
+        ({"seed": 1.5}, "seed: expected an int"),
+        ({"max_seconds": math.inf}, "max_seconds: expected a finite number > 0"),
+        ({"max_seconds": math.nan}, "max_seconds: expected a finite number > 0"),
+        ({"kmeans_iters": -1}, "kmeans_iters: expected an int >= 0"),
     ],
 )
 def test_codec_fit_refuses_bad_arguments(kwargs: dict, match: str) -> None:

@@ -36,8 +36,8 @@ def a_file(tmp_path: Path) -> Path:
 @pytest.mark.parametrize(
     ("extra", "match"),
     [
-        (["--seed", str(2**70)], "--seed: expected an integer in [-2**63, 2**64 - 1]"),
-        (["--max-seconds", "inf"], "max_seconds must be a finite number > 0"),
+        (["--seed", str(2**70)], "--seed: expected an int in [-2**63, 2**64 - 1]"),
+        (["--max-seconds", "inf"], "max_seconds: expected a finite number > 0"),
         (["--kmeans-iters", "-1"], "--kmeans-iters: expected >= 0"),
     ],
 )

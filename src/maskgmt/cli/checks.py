@@ -6,8 +6,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from maskgmt import seeding
+
 MAX_SECONDS = 3600.0  # longest clip `generate` makes: one hour
-SEED_RANGE = (-(2**63), 2**64 - 1)  # what torch.Generator.manual_seed accepts
 
 
 def _file_above(path: Path) -> Path | None:
@@ -100,9 +101,7 @@ def check_seconds(seconds: float | None, option: str = "--seconds") -> None:
 
 def check_seed(seed: int, count: int = 1, option: str = "--seed") -> None:
     """seed .. seed + count - 1 (one seed per batch start) must fit torch's seed range."""
-    lo, hi = SEED_RANGE
-    if not lo <= seed <= hi - max(count - 1, 0):
-        raise ValueError(f"{option}: expected an integer in [-2**63, 2**64 - 1], got {seed}")
+    seeding.check_seed(seed, name=option, count=count)
 
 
 def check_at_least(value: int | float | None, low: int, option: str) -> None:

@@ -10,69 +10,22 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
+import os
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 
 from maskgmt.codecs.checks import check_codes, fingerprint, frame_spans, frames_for, prepare_wav
-from maskgmt.codecs.kmeans import nearest, residual_kmeans
+from maskgmt.codecs.kmeans import nearest
 from maskgmt.codecs.phase import griffin_lim, istft
+from maskgmt.codecs.spectral_config import SpectralCodecConfig, config_tensor
+from maskgmt.codecs.spectral_fit import FitOptions, fit_codebooks
 
 CONFIG_NAME = "spectral_codec.json"  # what marks a saved SpectralCodec folder
 WEIGHTS_NAME = "codebooks.safetensors"
 FORMAT = "maskgmt-spectral-codec"
-
-
-@dataclass(frozen=True)
-class SpectralCodecConfig:
-    """Hyperparameters of a SpectralCodec (validated at construction)."""
-
-    sample_rate: int = 24_000  # Hz the codec works at (input is resampled to it)
-    hop_length: int = 320  # samples per frame: 24000 / 320 = 75 frames/s, as EnCodec 24 kHz
-    n_fft: int = 1280  # window = 4 hops, so Hann windows overlap-add to a constant
-    n_q: int = 8  # K residual levels
-    codebook_size: int = 1024  # V codes per level
-    floor_db: float = -60.0  # magnitudes below this (dB re a full-scale sine) count as silence
-    mel_weighting: bool = True  # weigh bins by mel density so codes spend bits where pitch is
-    griffin_lim_iters: int = 32  # phase iterations at decode: quality vs speed
-    momentum: float = 0.99  # fast Griffin-Lim extrapolation (0 = classic Griffin-Lim)
-    chunk_seconds: float = 30.0  # long audio is encoded/decoded in pieces this long
-
-    def __post_init__(self):
-        positive_ints = ("sample_rate", "hop_length", "n_fft", "n_q", "codebook_size")
-        for name in (*positive_ints, "griffin_lim_iters"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"SpectralCodecConfig.{name} must be an int >= 0; got {value!r}")
-        for name in positive_ints:
-            if getattr(self, name) == 0:
-                raise ValueError(f"SpectralCodecConfig.{name} must be > 0; got 0")
-        if self.n_fft < 2 * self.hop_length:
-            raise ValueError(
-                f"SpectralCodecConfig.n_fft ({self.n_fft}) must be >= 2 * hop_length "
-                f"({2 * self.hop_length}) so frames overlap enough to rebuild the phase"
-            )
-        if self.codebook_size < 2:
-            raise ValueError("SpectralCodecConfig.codebook_size must be >= 2")
-        if not -200.0 <= self.floor_db < 0.0:
-            raise ValueError(
-                f"SpectralCodecConfig.floor_db must be in [-200, 0); got {self.floor_db}"
-            )
-        if not 0.0 <= self.momentum < 1.0:
-            raise ValueError(f"SpectralCodecConfig.momentum must be in [0, 1): {self.momentum}")
-        if not self.chunk_seconds > 0:
-            raise ValueError(
-                f"SpectralCodecConfig.chunk_seconds must be > 0; got {self.chunk_seconds}"
-            )
-
-    @property
-    def num_bins(self) -> int:
-        """F, frequency bins per frame."""
-        return self.n_fft // 2 + 1
 
 
 class SpectralCodec:
@@ -114,7 +67,7 @@ class SpectralCodec:
         freqs = torch.linspace(0.0, config.sample_rate / 2, config.num_bins, device=self.device)
         w = 1.0 / (700.0 + freqs) if config.mel_weighting else torch.ones_like(freqs)
         self._bin_scale = (w / w.mean()).sqrt()  # (F,)
-        self._fingerprint = fingerprint(self.codebooks, _config_tensor(config))
+        self._fingerprint = fingerprint(self.codebooks, config_tensor(config))
 
     # ---- AudioCodec surface ----------------------------------------------------------------
     @property
@@ -283,17 +236,8 @@ class SpectralCodec:
         `max_frames` random frames. Level k is fitted on the residual left by levels < k.
         Deterministic for a given `seed`.
         """
-        config = config or SpectralCodecConfig()
-        return cls._fit(
-            ((clip, sample_rate) for clip in clips),
-            config=config,
-            max_seconds=max_seconds,
-            max_frames=max_frames,
-            kmeans_iters=kmeans_iters,
-            seed=seed,
-            device=device,
-            progress=progress,
-        )
+        options = FitOptions(max_seconds, max_frames, kmeans_iters, seed, device, progress)
+        return cls._fit(((clip, sample_rate) for clip in clips), config, options)
 
     @classmethod
     def fit_files(
@@ -311,109 +255,53 @@ class SpectralCodec:
         """Like `fit`, reading the clips from audio files (any sample rate or channel count)."""
         from maskgmt.audio import read_audio
 
+        options = FitOptions(max_seconds, max_frames, kmeans_iters, seed, device, progress)
         files = list(files)
         if not files:
             raise ValueError("files is empty; pass at least one audio file to fit the codec on")
         bar = tqdm(files, desc="reading audio", unit="file", disable=not progress)
-        return cls._fit(
-            (read_audio(path) for path in bar),
-            config=config or SpectralCodecConfig(),
-            max_seconds=max_seconds,
-            max_frames=max_frames,
-            kmeans_iters=kmeans_iters,
-            seed=seed,
-            device=device,
-            progress=progress,
-        )
+        return cls._fit((read_audio(path) for path in bar), config, options)
 
     @classmethod
     def _fit(
         cls,
         clips: Iterable[tuple[torch.Tensor, int]],
-        *,
-        config: SpectralCodecConfig,
-        max_seconds: float | None,
-        max_frames: int,
-        kmeans_iters: int,
-        seed: int,
-        device: str | torch.device,
-        progress: bool,
+        config: SpectralCodecConfig | None,
+        options: FitOptions,
     ) -> SpectralCodec:
-        _check_fit_args(max_seconds=max_seconds, kmeans_iters=kmeans_iters, seed=seed)
-        if max_frames < config.codebook_size:
-            raise ValueError(
-                f"max_frames ({max_frames}) must be >= codebook_size ({config.codebook_size})"
-            )
+        config = config or SpectralCodecConfig()
         # Placeholder codebooks give feature extraction its window and scales before fitting.
         shape = (config.n_q, config.codebook_size, config.num_bins)
-        probe = cls(config=config, codebooks=torch.zeros(shape), device=device)
-        budget = math.inf if max_seconds is None else int(max_seconds * probe.frame_rate)
-        frames, total = [], 0
-        with torch.no_grad():
-            for clip, rate in clips:
-                if total >= budget:
-                    break
-                if not isinstance(clip, torch.Tensor) or clip.dim() != 2:
-                    got = tuple(clip.shape) if isinstance(clip, torch.Tensor) else type(clip)
-                    raise ValueError(f"each clip must be wav[C, S]; got {got}")
-                wav = prepare_wav(
-                    clip[None],
-                    rate,
-                    target_rate=config.sample_rate,
-                    target_channels=1,
-                )
-                feats = probe.features(wav[:, 0].to(probe.device))[0]  # (T, F)
-                feats = feats[: int(min(budget - total, feats.shape[0]))]
-                frames.append(feats)
-                total += feats.shape[0]
-        if not frames:
-            raise ValueError("no training audio was given; pass at least one clip")
-        x = torch.cat(frames)  # (N, F)
-        floor = math.log(probe._eps) * probe._bin_scale
-        audible = (x > floor + 1e-3).any(dim=-1)
-        if not audible.any():
-            raise ValueError(
-                f"the training audio is silent (every frame below {config.floor_db} dB); "
-                "fit on audio that has sound in it"
-            )
-        if x.shape[0] < config.codebook_size:
-            need = config.codebook_size / probe.frame_rate
-            raise ValueError(
-                f"fitting {config.codebook_size} codes needs at least {config.codebook_size} "
-                f"frames ({need:.1f} s of audio); got {x.shape[0]} frames "
-                f"({x.shape[0] / probe.frame_rate:.1f} s). Add audio or lower codebook_size"
-            )
-        generator = torch.Generator().manual_seed(seed)
-        if x.shape[0] > max_frames:
-            x = x[torch.randperm(x.shape[0], generator=generator)[:max_frames].to(x.device)]
-        codebooks = residual_kmeans(
-            x,
-            levels=config.n_q,
-            k=config.codebook_size,
-            iters=kmeans_iters,
-            generator=generator,
-            progress=progress,
-        )
-        return cls(config=config, codebooks=codebooks, device=device)
+        probe = cls(config=config, codebooks=torch.zeros(shape), device=options.device)
+        codebooks = fit_codebooks(probe, clips, options)
+        return cls(config=config, codebooks=codebooks, device=options.device)
 
     # ---- persistence -----------------------------------------------------------------------
     def save(self, directory: str | Path) -> Path:
         """Write `spectral_codec.json` + `codebooks.safetensors` to `directory`; returns it.
 
+        Each file is written beside its target and renamed into place, so a crash never leaves
+        a half-written file (and `load` refuses a pair from two fits by its fingerprint).
         Afterwards `identity()["source"]` names that folder.
         """
         from safetensors.torch import save_file
 
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        save_file({"codebooks": self.codebooks.cpu().contiguous()}, str(directory / WEIGHTS_NAME))
         meta = {
             "format": FORMAT,
             "version": 1,
             "config": dataclasses.asdict(self.config),
             "fingerprint": self._fingerprint,
         }
-        (directory / CONFIG_NAME).write_text(json.dumps(meta, indent=2) + "\n")
+        codebooks = {"codebooks": self.codebooks.cpu().contiguous()}
+        for name, write in (
+            (WEIGHTS_NAME, lambda path: save_file(codebooks, str(path))),
+            (CONFIG_NAME, lambda path: path.write_text(json.dumps(meta, indent=2) + "\n")),
+        ):
+            tmp = directory / f".{name}.tmp"
+            write(tmp)
+            os.replace(tmp, directory / name)
         self.source = str(directory.resolve())
         return directory
 
@@ -453,31 +341,3 @@ class SpectralCodec:
                 "(files from two different fits?); refit or restore the folder"
             )
         return codec
-
-
-def _config_tensor(config: SpectralCodecConfig) -> torch.Tensor:
-    """The settings that change what codes mean, as numbers to hash with the codebooks."""
-    return torch.tensor(
-        [
-            config.sample_rate,
-            config.hop_length,
-            config.n_fft,
-            config.floor_db,
-            config.mel_weighting,
-        ],
-        dtype=torch.float64,
-    )
-
-
-def _check_fit_args(*, max_seconds: float | None, kmeans_iters: int, seed: int) -> None:
-    """Refuse fit arguments torch would turn into a traceback or silently bend."""
-    if max_seconds is not None and not (
-        isinstance(max_seconds, (int, float)) and math.isfinite(max_seconds) and max_seconds > 0
-    ):
-        raise ValueError(
-            f"max_seconds must be a finite number > 0 (or None for all audio); got {max_seconds}"
-        )
-    if isinstance(kmeans_iters, bool) or not isinstance(kmeans_iters, int) or kmeans_iters < 0:
-        raise ValueError(f"kmeans_iters must be an int >= 0; got {kmeans_iters!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or not -(2**63) <= seed < 2**64:
-        raise ValueError(f"seed must be an int in [-2**63, 2**64 - 1]; got {seed!r}")
