@@ -19,6 +19,8 @@ are learned by the fine-tuning. (Self-attention's rotary positions have no weigh
 
 from __future__ import annotations
 
+import contextlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,9 @@ _FROM_CONFIG = ("dim", "depth", "heads", "dim_head", "ff_mult", "pooled_text")
 _FROM_CODEC = ("num_tokens", "n_q")
 _POS_EMB = "pos_emb"
 
+# In the run folder of a run started with `init=`: {"init_from": the model folder or hub id}.
+INIT_FILE = "init.json"
+
 
 def load_init_model(init: str | Path) -> MaskGmt:
     """The model of folder (or hub id) `init`, on CPU; a ValueError if it is not one."""
@@ -42,6 +47,26 @@ def init_source(init: str | Path) -> str:
     absolute path, a hub id as given."""
     path = Path(init)
     return str(path.resolve()) if path.is_dir() else str(init)
+
+
+def recorded_init(out_dir: Path, init: str | Path | None, resume: bool) -> str | None:
+    """The model folder this run started from: `init`, or on resume what the run recorded."""
+    if init is not None:
+        return init_source(init)
+    file = out_dir / INIT_FILE
+    if resume and file.is_file():
+        with contextlib.suppress(ValueError, OSError, AttributeError):
+            return json.loads(file.read_text()).get("init_from")
+    return None
+
+
+def write_init_record(out_dir: Path, init_from: str | None, *, init: bool, resume: bool) -> None:
+    """Main process: record `init_from` in the run folder (so the model folder of a resumed run
+    records it too), or drop a stale record of an earlier attempt in this folder."""
+    if init:
+        (out_dir / INIT_FILE).write_text(json.dumps({"init_from": init_from}) + "\n")
+    elif not resume:
+        (out_dir / INIT_FILE).unlink(missing_ok=True)
 
 
 def check_init_codec(source: MaskGmt, cache_codec: dict[str, Any], *, init: Any, data: Any) -> None:
