@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -189,3 +190,24 @@ def test_decoding_a_single_frame_gives_one_hop_of_audio() -> None:
     )  # fmt: skip
     wav = codec.decode(torch.zeros(1, 2, 1, dtype=torch.long))
     assert wav.shape == (1, 1, 320) and torch.isfinite(wav).all()
+
+
+def test_save_is_atomic_per_file(tiny_codec, tmp_path, monkeypatch) -> None:
+    """A save that dies mid-write leaves the folder's previous codec whole and loadable."""
+    import safetensors.torch
+
+    folder = tiny_codec.save(tmp_path / "codec")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+
+    def dies(tensors, path, *args, **kwargs):
+        Path(path).write_bytes(b"half a file")  # the write starts, then the disk fills up
+        raise OSError("disk full")
+
+    monkeypatch.setattr(safetensors.torch, "save_file", dies)
+    with pytest.raises(OSError, match="disk full"):
+        tiny_codec.save(folder)
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.suffix != ".tmp"} == before
+    monkeypatch.undo()
+    assert torch.equal(SpectralCodec.load(folder).codebooks, tiny_codec.codebooks)
+    tiny_codec.save(folder)
+    assert not list(folder.glob(".*.tmp"))  # a finished save leaves no temp file
