@@ -122,3 +122,33 @@ def test_yaml_exponent_without_a_dot_is_a_float(tmp_path) -> None:
     path.write_text("optim: {lr: fast}\n")
     with pytest.raises(ValueError, match="optim.lr"):
         load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"dim": 0}, "model.dim: expected an int >= 1, got 0"),
+        ({"heads": 0}, "model.heads: expected an int >= 1"),
+        ({"ff_mult": 0.0}, "model.ff_mult: expected a positive number"),
+        ({"span_len": 0}, "model.span_len: expected an int >= 1"),
+        ({"cond_drop_prob": 1.0}, r"model.cond_drop_prob: expected a float in \[0, 1\)"),
+        ({"prefix_prob": 2.0}, r"model.prefix_prob: expected a float in \[0, 1\]"),
+        ({"critic_loss_weight": -1.0}, "model.critic_loss_weight: expected a finite float >= 0"),
+        ({"text_encoder": ""}, "model.text_encoder: expected a non-empty str"),
+        ({"level_weights": (0.0, 0.0)}, r"model.level_weights: .*got \(0.0, 0.0\)"),
+    ],
+)
+def test_model_section_is_validated_by_the_model_configs(fields: dict, message: str) -> None:
+    """The model's dataclasses check the section; the message names the YAML key."""
+    with pytest.raises(ValueError, match=message):
+        ModelConfig(**fields)
+    with pytest.raises(ValueError, match=rf"my.yaml: {message}"):
+        config_from_dict({"model": dict(fields)}, source="my.yaml")
+
+
+def test_model_section_builds_the_model_configs() -> None:
+    cfg = get_preset("tiny").model
+    backbone = cfg.backbone(num_tokens=16, seq_len=8, n_q=4, text_dim=8)
+    assert (backbone.dim, backbone.depth, backbone.heads) == (cfg.dim, cfg.depth, cfg.heads)
+    choices = cfg.choices(n_q=4, text_encoder_name="minilm")
+    assert choices.level_weights == cfg.weights_for(4) and choices.span_len == cfg.span_len

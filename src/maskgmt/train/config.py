@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import math
-import re
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from maskgmt.model.config import BackboneConfig, MaskGmtConfig
+from maskgmt.train.overrides import merge, yaml_problem
+
 MIXED_PRECISION = ("auto", "no", "bf16", "fp16")
-_YAML_EXPONENT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 
 def _check(ok: bool, owner: str, name: str, expected: str, got: Any) -> None:
@@ -61,23 +59,43 @@ class ModelConfig:
     paper). Ignored when the cache holds text embeddings (then the cache's encoder is used)."""
 
     def __post_init__(self) -> None:
-        o = "model"
-        for name in ("dim", "depth", "heads", "dim_head", "span_len"):
-            _check(getattr(self, name) >= 1, o, name, "a positive integer", getattr(self, name))
-        _check(self.ff_mult > 0, o, "ff_mult", "> 0", self.ff_mult)
-        _check(0.0 <= self.prefix_prob <= 1.0, o, "prefix_prob", "in [0, 1]", self.prefix_prob)
-        _check(
-            0.0 <= self.cond_drop_prob < 1.0, o, "cond_drop_prob", "in [0, 1)", self.cond_drop_prob
+        # The model's own dataclasses validate these fields (placeholders stand in for V, T, K
+        # and the text width, which the cache and the crop give); a message names the YAML key.
+        try:
+            self.backbone(num_tokens=1, seq_len=1, n_q=1, text_dim=1)
+            self.choices(n_q=max(1, len(self.level_weights)), text_encoder_name=self.text_encoder)
+        except ValueError as e:
+            problem = str(e).removeprefix("text_encoder_name:")
+            key = "text_encoder:" if problem != str(e) else ""
+            raise ValueError(f"model.{key}{problem}") from None
+
+    def backbone(self, *, num_tokens: int, seq_len: int, n_q: int, text_dim: int) -> BackboneConfig:
+        """The transformer shape of this section, with V, T, K and the text width of the run."""
+        return BackboneConfig(
+            num_tokens=num_tokens,
+            seq_len=seq_len,
+            dim=self.dim,
+            n_q=n_q,
+            depth=self.depth,
+            dim_head=self.dim_head,
+            heads=self.heads,
+            ff_mult=self.ff_mult,
+            text_dim=text_dim,
+            pooled_text=self.pooled_text,
         )
-        _check(
-            self.critic_loss_weight >= 0, o, "critic_loss_weight", ">= 0", self.critic_loss_weight
+
+    def choices(self, *, n_q: int, text_encoder_name: str) -> MaskGmtConfig:
+        """MaskGmt's training choices of this section, for K = n_q levels (the level weights
+        spelled out, as `build.build_model` passes them)."""
+        return MaskGmtConfig(
+            cond_drop_prob=self.cond_drop_prob,
+            self_token_critic=self.self_token_critic,
+            critic_loss_weight=self.critic_loss_weight,
+            level_weights=self.weights_for(n_q),
+            span_len=self.span_len,
+            prefix_prob=self.prefix_prob,
+            text_encoder_name=text_encoder_name,
         )
-        _check(bool(self.text_encoder), o, "text_encoder", "a non-empty name", self.text_encoder)
-        _check(
-            all(w >= 0 for w in self.level_weights) and (not self.level_weights or any(
-                w > 0 for w in self.level_weights)),
-            o, "level_weights", "weights >= 0, not all zero", self.level_weights,
-        )  # fmt: skip
 
     def weights_for(self, n_q: int) -> tuple[float, ...]:
         """`level_weights` spelled out for K = n_q levels (missing ones are 1.0)."""
@@ -294,7 +312,7 @@ def config_from_dict(
     """
     base = base if base is not None else TrainConfig()
     try:
-        return _merge(base, overrides, prefix="", source=source)
+        return merge(base, overrides, prefix="", source=source)
     except ValueError as e:
         if str(e).startswith(f"{source}:"):
             raise
@@ -311,7 +329,7 @@ def load_config(path: str | Path, *, base: TrainConfig | None = None) -> TrainCo
     try:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as e:
-        raise ValueError(f"{path}: not valid YAML ({_yaml_problem(e)})") from None
+        raise ValueError(f"{path}: not valid YAML ({yaml_problem(e)})") from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -319,106 +337,3 @@ def load_config(path: str | Path, *, base: TrainConfig | None = None) -> TrainCo
             f"{path}: expected a mapping of sections at the top, got {type(raw).__name__}"
         )
     return config_from_dict(raw, base=base, source=str(path))
-
-
-def _yaml_problem(error: Exception) -> str:
-    """A YAML error on one line: what is wrong and where (PyYAML's own text spans lines)."""
-    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-    mark = getattr(error, "problem_mark", None)
-    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-    return f"{problem}{where}"
-
-
-def _merge(obj: Any, overrides: dict[str, Any], *, prefix: str, source: str) -> Any:
-    hints = typing.get_type_hints(type(obj))
-    fields = {f.name for f in dataclasses.fields(obj)}
-    changes: dict[str, Any] = {}
-    for key, value in overrides.items():
-        dotted = f"{prefix}{key}"
-        if key not in fields:
-            raise ValueError(
-                f"{source}: unknown key {dotted!r}; known keys here: {', '.join(sorted(fields))}"
-            )
-        current = getattr(obj, key)
-        if dataclasses.is_dataclass(current):
-            if not isinstance(value, dict):
-                raise ValueError(
-                    f"{source}: {dotted!r} must be a mapping of its fields, "
-                    f"got {type(value).__name__}"
-                )
-            changes[key] = _merge(current, value, prefix=f"{dotted}.", source=source)
-        else:
-            changes[key] = _coerce(value, hints[key], dotted, source)
-    try:
-        return dataclasses.replace(obj, **changes)
-    except ValueError as e:
-        raise ValueError(f"{source}: {e}") from None
-
-
-def _coerce(value: Any, tp: Any, dotted: str, source: str) -> Any:
-    """Check `value` against the field type `tp`; ints are accepted for floats and lists for
-    tuples, and a string such as `1e-3` (YAML 1.1 reads an exponent without a dot as a string)
-    for a float; nothing else is converted."""
-
-    def bad() -> ValueError:
-        return ValueError(
-            f"{source}: {dotted!r} must be {_type_name(tp)}, got {value!r} ({type(value).__name__})"
-        )
-
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        options = typing.get_args(tp)
-        if value is None and type(None) in options:
-            return None
-        for option in options:
-            if option is type(None):
-                continue
-            try:
-                return _coerce(value, option, dotted, source)
-            except ValueError:
-                pass
-        raise bad()
-    if origin is tuple:
-        args = typing.get_args(tp)
-        if not isinstance(value, (list, tuple)):
-            raise bad()
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_coerce(v, args[0], dotted, source) for v in value)
-        if len(value) != len(args):
-            raise bad()
-        return tuple(_coerce(v, a, dotted, source) for v, a in zip(value, args, strict=True))
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise bad()
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise bad()
-        return value
-    if tp is float:
-        if isinstance(value, str) and _YAML_EXPONENT.fullmatch(value.strip()):
-            value = float(value)  # YAML 1.1 reads 1e-3 (no dot in the mantissa) as a string
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise bad()
-        if not math.isfinite(value):
-            raise ValueError(f"{source}: {dotted!r} must be a finite number, got {value!r}")
-        return float(value)
-    if tp is str:
-        if not isinstance(value, str):
-            raise bad()
-        return value
-    raise bad()
-
-
-def _type_name(tp: Any) -> str:
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        return " or ".join(_type_name(a) for a in typing.get_args(tp))
-    if origin is tuple:
-        args = typing.get_args(tp)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return f"a list of {_type_name(args[0])}"
-        return f"a list of {len(args)} ({', '.join(_type_name(a) for a in args)})"
-    return {bool: "true/false", int: "an integer", float: "a number", str: "a string"}.get(
-        tp, "null" if tp is type(None) else str(tp)
-    )

@@ -140,11 +140,7 @@ def _setup(
     """Check the arguments and the run folder, then load the data, build the model, optimizer
     and EMA, restore a checkpoint when resuming, and open the logs: the `Run` of this call."""
     started = time.monotonic()
-    total_steps = cfg.optim.max_steps if max_steps is None else max_steps
-    if total_steps < 1:
-        raise ValueError(f"max_steps must be >= 1, got {max_steps}")
-    if max_minutes is not None and not max_minutes > 0:  # NaN too
-        raise ValueError(f"max_minutes must be > 0, got {max_minutes}")
+    total_steps = _budget(cfg, max_steps, max_minutes)
     accelerator, mixed = _accelerator(cfg)
     existing = check_run_folder(out_dir, data_dir, resume=resume, init=init)
     data = _load_data(cfg, data_dir, accelerator)
@@ -180,6 +176,16 @@ def _setup(
         record=Record(last_ckpt=existing),
         bar=_progress(main and show, position.step, total_steps),
     )  # fmt: skip
+
+
+def _budget(cfg: TrainConfig, max_steps: int | None, max_minutes: float | None) -> int:
+    """The total optimizer steps of the run, after checking both limits."""
+    total_steps = cfg.optim.max_steps if max_steps is None else max_steps
+    if total_steps < 1:
+        raise ValueError(f"max_steps must be >= 1, got {max_steps}")
+    if max_minutes is not None and not max_minutes > 0:  # NaN too
+        raise ValueError(f"max_minutes must be > 0, got {max_minutes}")
+    return total_steps
 
 
 def _accelerator(cfg: TrainConfig) -> tuple[Any, str]:
