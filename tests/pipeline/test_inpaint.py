@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from maskgmt.pipeline import SPLICE_SECONDS, TextToMusic, _inpaint_window
+from maskgmt.pipeline import SPLICE_SECONDS, TextToMusic
+from maskgmt.pipeline.inpaint import inpaint_window
 
 from .conftest import SR, WINDOW
 
@@ -27,7 +28,7 @@ def test_window_always_holds_the_next_frame_and_fits_the_clip() -> None:
     for total in (10, WINDOW, 3 * WINDOW + 5):
         for pos in range(total):
             for end in range(pos + 1, total + 1, 7):
-                lo, hi = _inpaint_window(pos, end, total, WINDOW)
+                lo, hi = inpaint_window(pos, end, total, WINDOW)
                 assert 0 <= lo <= pos < hi <= total and hi - lo == min(total, WINDOW)
 
 
