@@ -27,13 +27,13 @@ import torch
 from maskgmt.data.dataset import CodesDataset
 from maskgmt.train import finetune
 from maskgmt.train.build import build_model, run_identity
-from maskgmt.train.checkpoint import DataPosition, load_checkpoint
+from maskgmt.train.checkpoint import DataPosition
 from maskgmt.train.config import TrainConfig
 from maskgmt.train.data import BatchOrder, split_indices
 from maskgmt.train.ema import Ema
 from maskgmt.train.finetune import INIT_FILE
 from maskgmt.train.logs import LevelMeter, RunLog, TrainResultFile
-from maskgmt.train.resume import batch_stream, check_run_folder
+from maskgmt.train.resume import batch_stream, check_run_folder, restore
 from maskgmt.train.run import Record, Run, RunData, Trainee, TrainResult, Window
 from maskgmt.train.samples import AudioSampler
 from maskgmt.train.schedule import build_optimizer
@@ -157,7 +157,7 @@ def _setup(
     _seed_all(cfg.seed * 1000 + accelerator.process_index)
     position = DataPosition(data_seed=cfg.seed)
     if existing is not None:
-        position = _restore(existing, trainee, accelerator)
+        position = restore(existing, trainee, accelerator)
     main = accelerator.is_main_process
     if main:
         _write_run_files(out_dir, cfg, init_from, init=init is not None, resume=resume)
@@ -283,23 +283,6 @@ def _build(
         ema.shadow = {k: v.to(accelerator.device) for k, v in ema.shadow.items()}
     return Trainee(model=model, wrapped=wrapped, optimizer=optimizer, scheduler=scheduler,
                    ema=ema, identity=identity)  # fmt: skip
-
-
-def _restore(existing: Path, trainee: Trainee, accelerator: Any) -> DataPosition:
-    """Load checkpoint `existing` into the trainee and this process's RNGs; its data position."""
-    position, ema_state = load_checkpoint(
-        existing,
-        model=trainee.model,
-        optimizer=trainee.optimizer,
-        scheduler=trainee.scheduler,
-        identity=trainee.identity,
-        processes=accelerator,
-    )
-    if trainee.ema is not None and ema_state is not None:
-        trainee.ema.load_state_dict(ema_state, num_updates=position.ema_updates)
-    if accelerator.is_main_process:
-        print(f"resuming {existing} at step {position.step}", file=sys.stderr)
-    return position
 
 
 def _write_run_files(

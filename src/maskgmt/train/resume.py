@@ -4,10 +4,10 @@ bit-exactly, and the data position that the batch stream resumes from.
 Everything a resume needs lives here: `check_run_folder` (the `resume` / `init` / run-folder
 rules, before any expensive work), `latest_checkpoint` (the newest readable checkpoint, skipping
 damaged ones), `load_checkpoint` (weights, optimizer, scheduler, EMA and this process's RNG
-states, after the identity check), and `batch_stream` (the batches from the saved
-`DataPosition` on, so a resumed run sees exactly the batches it would have seen; the order
-itself is `maskgmt.train.data.BatchOrder`). Writing checkpoints is `maskgmt.train.checkpoint`,
-which re-exports these names.
+states, after the identity check), `restore` (what `train` calls to do that load), and
+`batch_stream` (the batches from the saved `DataPosition` on, so a resumed run sees exactly the
+batches it would have seen; the order itself is `maskgmt.train.data.BatchOrder`). Writing
+checkpoints is `maskgmt.train.checkpoint`, which re-exports these names.
 """
 
 from __future__ import annotations
@@ -19,13 +19,16 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import torch
 
 from maskgmt.data.dataset import CodesDataset
 from maskgmt.train.data import BatchOrder, iterate_batches
+
+if TYPE_CHECKING:
+    from maskgmt.train.run import Trainee
 
 _STEP_DIR = re.compile(r"^step_(\d+)$")
 
@@ -324,6 +327,24 @@ def _set_rng_state(state: dict[str, Any]) -> None:
     torch.set_rng_state(torch.tensor(state["torch"], dtype=torch.uint8))
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all([torch.tensor(s, dtype=torch.uint8) for s in state["cuda"]])
+
+
+def restore(existing: Path, trainee: Trainee, processes: Processes) -> DataPosition:
+    """Load checkpoint `existing` into the trainee (model, optimizer, scheduler, EMA) and this
+    process's RNGs; returns the data position to continue from."""
+    position, ema_state = load_checkpoint(
+        existing,
+        model=trainee.model,
+        optimizer=trainee.optimizer,
+        scheduler=trainee.scheduler,
+        identity=trainee.identity,
+        processes=processes,
+    )
+    if trainee.ema is not None and ema_state is not None:
+        trainee.ema.load_state_dict(ema_state, num_updates=position.ema_updates)
+    if processes.is_main_process:
+        print(f"resuming {existing} at step {position.step}", file=sys.stderr)
+    return position
 
 
 # --------------------------------------------------------------------------- data position
