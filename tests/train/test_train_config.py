@@ -127,14 +127,14 @@ def test_yaml_exponent_without_a_dot_is_a_float(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"dim": 0}, "model.dim: expected an int >= 1, got 0"),
-        ({"heads": 0}, "model.heads: expected an int >= 1"),
-        ({"ff_mult": 0.0}, "model.ff_mult: expected a positive number"),
-        ({"span_len": 0}, "model.span_len: expected an int >= 1"),
-        ({"cond_drop_prob": 1.0}, r"model.cond_drop_prob: expected a float in \[0, 1\)"),
-        ({"prefix_prob": 2.0}, r"model.prefix_prob: expected a float in \[0, 1\]"),
-        ({"critic_loss_weight": -1.0}, "model.critic_loss_weight: expected a finite float >= 0"),
-        ({"text_encoder": ""}, "model.text_encoder: expected a non-empty str"),
+        ({"dim": 0}, "model.dim: .*got 0"),
+        ({"heads": 0}, "model.heads: .*got 0"),
+        ({"ff_mult": 0.0}, "model.ff_mult: .*got 0.0"),
+        ({"span_len": 0}, "model.span_len: .*got 0"),
+        ({"cond_drop_prob": 1.0}, "model.cond_drop_prob: .*got 1.0"),
+        ({"prefix_prob": 2.0}, "model.prefix_prob: .*got 2.0"),
+        ({"critic_loss_weight": -1.0}, "model.critic_loss_weight: .*got -1.0"),
+        ({"text_encoder": ""}, "model.text_encoder: .*got ''"),
         ({"level_weights": (0.0, 0.0)}, r"model.level_weights: .*got \(0.0, 0.0\)"),
     ],
 )
