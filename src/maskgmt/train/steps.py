@@ -204,6 +204,7 @@ def samples(run: Run) -> None:
 
 
 def report_out_of_time(run: Run) -> None:
+    """Say on the main process that the `max_minutes` budget ended the run here."""
     if run.main:
         print(f"time budget of {run.max_minutes} min reached at step {run.position.step}",
               file=sys.stderr)  # fmt: skip
