@@ -5,43 +5,37 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 import soundfile as sf
-import torch
 from tqdm.auto import tqdm
 
-from maskgmt.eval.analyse import ClipAnalysis, analyse, train_classifier
+from maskgmt.eval.analyse import ClipAnalysis, analyse
 from maskgmt.eval.attributes import reference_values
-from maskgmt.eval.audio import ANALYSIS_SR, MAX_SECONDS, load_analysis, read_head, to_analysis
+from maskgmt.eval.audio import ANALYSIS_SR, MAX_SECONDS, load_analysis
 from maskgmt.eval.cache import AnalysisCache, clip_key
+from maskgmt.eval.classifier import check_not_trained_on, load_or_train_classifier
 from maskgmt.eval.instrument import InstrumentClassifier
 from maskgmt.eval.manifest import read_split
 from maskgmt.eval.report import write_report
 from maskgmt.eval.scoring import SOURCES, score
+from maskgmt.eval.sources import (
+    Generator,
+    codec_audio,
+    codec_identity,
+    generated_audio,
+    match_files,
+    median_seconds,
+    real_audio,
+)
 from maskgmt.eval.stats import RESAMPLES
 
 __all__ = ["SOURCES", "EvalConfig", "derangement", "evaluate_audio_dir", "evaluate_model",
            "load_or_train_classifier"]  # fmt: skip
 
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
 # The later part of a generated clip (past its first window) is scored only when it is at least
 # this long: shorter audio gives no tempo or key worth comparing.
 MIN_SEGMENT_SECONDS = 1.0
-
-
-class Generator(Protocol):
-    """What `evaluate_model` needs from a model: `maskgmt.pipeline.TextToMusic` or a stand-in."""
-
-    sample_rate: int  # Hz of what `generate` returns
-    codec: object  # an AudioCodec: encode(wav[B,C,S], sr) -> codes[B,K,T], decode(codes) -> wav
-
-    def generate(
-        self, texts: list[str], *, seconds: float | None, seed: int | None
-    ) -> torch.Tensor:
-        """B captions -> wav[B, C, S] at `sample_rate`, `seconds` long, reproducible per seed."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -119,20 +113,20 @@ def evaluate_model(
     the metrics (the content of metrics.json).
     """
     rows = read_split(manifest, limit=config.limit)
-    _check_not_trained_on(rows, classifier)
+    check_not_trained_on(rows, classifier)
     notes: list[str] = []
     cache: dict[str, dict] = {}
-    seconds = config.seconds or _median_seconds(rows)
+    seconds = config.seconds or median_seconds(rows)
     ref = reference_seconds(seconds, notes)
-    sources = {"real": _analyse_source("real", rows, ref, _real_audio, classifier, config, cache)}
+    sources = {"real": _analyse_source("real", rows, ref, real_audio, classifier, config, cache)}
     sources["codec"] = _analyse_source(
-        "codec", rows, ref, lambda rs, sec: _codec_audio(rs, pipeline.codec, sec), classifier,
+        "codec", rows, ref, lambda rs, sec: codec_audio(rs, pipeline.codec, sec), classifier,
         config, cache, codec_identity=_codec_identity(pipeline.codec, config, notes),
     )  # fmt: skip
     spans = window_spans(seconds, config.window_seconds, notes)
     texts = [str(r["text"]) for r in rows]
     keep = MAX_SECONDS if spans is None else max(MAX_SECONDS, spans["later"][1])
-    gen_audio = _generated_audio(pipeline, texts, seconds, config, keep_seconds=keep)
+    gen_audio = _generate(pipeline, texts, seconds, config, keep)
     sources["generated"], windows = _analyse_generated(gen_audio, len(rows), classifier, config,
                                                        spans)  # fmt: skip
     control = _run_control(pipeline, texts, seconds, classifier, config, notes, sources)
@@ -158,15 +152,15 @@ def evaluate_audio_dir(
     when every file is longer than one window.
     """
     rows = read_split(manifest, limit=config.limit)
-    _check_not_trained_on(rows, classifier)
-    files = _match_files(Path(audio_dir), rows)
+    check_not_trained_on(rows, classifier)
+    files = match_files(Path(audio_dir), rows)
     notes = [
         f"generated audio read from {audio_dir}; codec and shuffled-control sources need a model"
     ]
     cache: dict[str, dict] = {}
     shortest = min(sf.info(str(f)).duration for f in files)
     ref = reference_seconds(shortest, notes)
-    sources = {"real": _analyse_source("real", rows, ref, _real_audio, classifier, config, cache)}
+    sources = {"real": _analyse_source("real", rows, ref, real_audio, classifier, config, cache)}
     spans = window_spans(shortest, config.window_seconds, notes)
     keep = MAX_SECONDS if spans is None else max(MAX_SECONDS, spans["later"][1])
     gen_audio = (load_analysis(f, max_seconds=keep) for f in files)
@@ -224,7 +218,7 @@ def _run_control(
         return {"run": False, "derangement": None}
     perm = derangement(texts, seed=config.seed)
     shuffled = [texts[p] for p in perm]
-    audio = _generated_audio(pipeline, shuffled, seconds, config, keep_seconds=MAX_SECONDS)
+    audio = _generate(pipeline, shuffled, seconds, config, MAX_SECONDS)
     sources["shuffled"] = _analyse_all(audio, len(texts), classifier, "shuffled", config)
     same = sum(a == b for a, b in zip(shuffled, texts, strict=True))
     return {"run": True, "derangement": perm, "rows_with_identical_caption": same}
@@ -246,64 +240,16 @@ def reference_seconds(generated_seconds: float, notes: list[str]) -> float:
     return ref
 
 
-def _real_audio(rows: Sequence[dict], seconds: float) -> Iterator[np.ndarray]:
-    for r in rows:
-        yield load_analysis(r["audio"], max_seconds=seconds)
-
-
-def _codec_audio(rows: Sequence[dict], codec, seconds: float) -> Iterator[np.ndarray]:
-    if codec is None:
-        raise ValueError("pipeline.codec: the model has no codec; the codec source needs one")
-    for r in rows:
-        data, sr = read_head(r["audio"], max_seconds=seconds)
-        wav = torch.from_numpy(data)[None]  # [1, C, S]
-        with torch.inference_mode():
-            out = codec.decode(codec.encode(wav, sr))  # [1, C', S']
-        yield to_analysis(_as_numpy(out, 1)[0], int(codec.sample_rate))
+def _generate(
+    pipeline: Generator, texts: Sequence[str], seconds: float, config: EvalConfig, keep: float
+) -> Iterator[np.ndarray]:
+    """The captions' audio at the config's batch size and seeds, each at most `keep` s long."""
+    return generated_audio(pipeline, texts, seconds, batch_size=config.batch_size,
+                           seed=config.seed, keep_seconds=keep)  # fmt: skip
 
 
 def _codec_identity(codec, config: EvalConfig, notes: list[str]) -> dict | None:
-    """The codec's identity() for the analysis cache; None (codec analyses not cached, with a
-    note) when a cache is asked for but the codec cannot say what it is."""
-    if config.cache_dir is None:
-        return None
-    identity = getattr(codec, "identity", None)
-    if not callable(identity):
-        notes.append("the codec has no identity(): its analyses are not cached")
-        return None
-    return dict(identity())
-
-
-def _generated_audio(
-    pipeline: Generator,
-    texts: Sequence[str],
-    seconds: float,
-    config: EvalConfig,
-    *,
-    keep_seconds: float,
-) -> Iterator[np.ndarray]:
-    """Captions -> mono wav[S] at ANALYSIS_SR per caption, at most `keep_seconds` long."""
-    b = config.batch_size
-    for n, start in enumerate(range(0, len(texts), b)):
-        batch = list(texts[start : start + b])
-        with torch.inference_mode():
-            wav = pipeline.generate(batch, seconds=seconds, seed=config.seed + n)
-        for clip in _as_numpy(wav, len(batch)):
-            yield to_analysis(clip, int(pipeline.sample_rate), max_seconds=keep_seconds)
-
-
-def _as_numpy(wav, batch: int) -> np.ndarray:
-    """wav[B, C, S] tensor or array -> float32 array, checking the batch size."""
-    x = (
-        wav.detach().cpu().float().numpy()
-        if isinstance(wav, torch.Tensor)
-        else np.asarray(wav, np.float32)
-    )
-    if x.ndim != 3 or x.shape[0] != batch:
-        raise ValueError(
-            f"generated/decoded audio: expected wav[B={batch}, C, S], got shape {x.shape}"
-        )
-    return x
+    return codec_identity(codec, cached=config.cache_dir is not None, notes=notes)
 
 
 def _analyse_all(
@@ -379,52 +325,7 @@ def _cut(wav: np.ndarray, span: Sequence[float]) -> np.ndarray:
     return wav[a:b]
 
 
-def _median_seconds(rows: Sequence[dict]) -> float:
-    lengths = []
-    for r in rows:
-        info = sf.info(r["audio"])
-        lengths.append(min(info.frames / info.samplerate, MAX_SECONDS))
-    return float(np.median(lengths))
-
-
-def _match_files(audio_dir: Path, rows: Sequence[dict]) -> list[Path]:
-    if audio_dir.exists() and not audio_dir.is_dir():
-        raise ValueError(f"audio dir {audio_dir} is a file; pass the folder of generated audio")
-    if not audio_dir.is_dir():
-        raise FileNotFoundError(
-            f"audio dir {audio_dir} does not exist; expected a folder of generated audio"
-        )
-    found, missing = [], []
-    for r in rows:
-        stem = Path(r["audio"]).stem
-        hits = [audio_dir / f"{stem}{ext}" for ext in AUDIO_EXTENSIONS]
-        hits = [h for h in hits if h.is_file()]
-        if hits:
-            found.append(hits[0])
-        else:
-            missing.append(stem)
-    if missing:
-        raise FileNotFoundError(
-            f"audio dir {audio_dir}: no generated file for {len(missing)} of {len(rows)} rows "
-            f"(first: {missing[0]}); name each file after its row's audio file, e.g. "
-            f"{missing[0]}.wav"
-        )
-    return found
-
-
 # ----------------------------------------------------------------------------- scoring
-
-
-def _check_not_trained_on(rows: Sequence[dict], classifier: InstrumentClassifier | None) -> None:
-    if classifier is None:
-        return
-    seen = set(classifier.trained_on)
-    leaked = [r["audio"] for r in rows if r["audio"] in seen]
-    if leaked:
-        raise ValueError(
-            f"classifier: it was trained on {len(leaked)} clip(s) of the evaluated split (first: "
-            f"{leaked[0]}); train it on the train split only"
-        )
 
 
 def _estimates(
@@ -456,39 +357,3 @@ def _estimates(
 
 def _finite(x: float) -> float | None:
     return None if not np.isfinite(x) else round(float(x), 2)
-
-
-def load_or_train_classifier(
-    split: str | Path,
-    *,
-    train_split: str | Path | None = None,
-    saved: str | Path | None = None,
-    save_to: str | Path | None = None,
-    progress: bool = True,
-) -> InstrumentClassifier | None:
-    """The instrument classifier for evaluating `split`.
-
-    `saved`: load that folder. Else train on `train_split`, or on `train.jsonl` beside `split`
-    (the corpus layout) when it exists, and save to `save_to`. None when there is no train audio.
-    Either way, a classifier that saw any clip of `split` is refused.
-    """
-    test_rows = read_split(split)
-    if saved is not None:
-        clf = InstrumentClassifier.load(saved)
-    else:
-        if train_split is None:
-            sibling = Path(split).parent / "train.jsonl"
-            if not sibling.is_file() or sibling.resolve() == Path(split).resolve():
-                return None
-            train_split = sibling
-        if Path(train_split).resolve() == Path(split).resolve():
-            raise ValueError(
-                f"train_split: {train_split} is the evaluated split itself; the classifier must "
-                "be trained on the train split only"
-            )
-        rows = read_split(train_split)
-        clf = train_classifier(rows, exclude=[r["audio"] for r in test_rows], progress=progress)
-        if save_to is not None:
-            clf.save(save_to)
-    _check_not_trained_on(test_rows, clf)
-    return clf
