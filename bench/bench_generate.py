@@ -53,7 +53,7 @@ from tqdm.auto import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import maskgmt.model.generate as generate_module  # noqa: E402
 from ar_baseline import DelayPatternLM  # noqa: E402
-from maskgmt.model import MaskGmt, MaskGmtTransformer, TokenCritic, default_steps  # noqa: E402
+from maskgmt.model import MaskGmt, debug_model, default_steps  # noqa: E402
 
 V, K, T, TEXT_DIM, TEXT_LEN = 1024, 8, 750, 384, 12
 CONFIGS = {
@@ -64,14 +64,14 @@ HEADS, DIM_HEAD, FF_MULT = 8, 64, 4
 
 
 def build(dim: int, depth: int, critic_depth: int | None) -> MaskGmt:
-    transformer = MaskGmtTransformer(
-        num_tokens=V, seq_len=T, dim=dim, n_q=K, depth=depth,
+    # The README's critic: the keyword defaults of TokenCritic (8 heads of 64), at this width.
+    critic = False
+    if critic_depth is not None:
+        critic = dict(dim=dim, depth=critic_depth, dim_head=64, heads=8)
+    return debug_model(
+        seed=None, critic=critic, num_tokens=V, seq_len=T, dim=dim, n_q=K, depth=depth,
         dim_head=DIM_HEAD, heads=HEADS, ff_mult=FF_MULT, text_dim=TEXT_DIM,
     )  # fmt: skip
-    critic = None
-    if critic_depth is not None:
-        critic = TokenCritic(num_tokens=V, seq_len=T, dim=dim, depth=critic_depth, n_q=K)
-    return MaskGmt(transformer=transformer, token_critic=critic)
 
 
 def text(batch: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -317,11 +317,10 @@ def bf16_agreement(model: MaskGmt, codes: torch.Tensor, text_kwargs: dict) -> di
 def quality(train_steps: int) -> dict:
     """Train the tiny model, then score each schedule over 3 seeds x 256 clips."""
     process = SyntheticCodes()
-    torch.manual_seed(0)
-    transformer = MaskGmtTransformer(
-        num_tokens=QV, seq_len=QT, dim=64, n_q=QK, depth=2, dim_head=16, heads=4, text_dim=16
-    )
-    model = MaskGmt(transformer=transformer, cond_drop_prob=0.2)
+    model = debug_model(
+        seed=0, num_tokens=QV, seq_len=QT, dim=64, n_q=QK, depth=2, dim_head=16, heads=4,
+        text_dim=16, cond_drop_prob=0.2,
+    )  # fmt: skip
     opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.0)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda i: min(1.0, (i + 1) / 50) * (1 - i / train_steps)

@@ -202,13 +202,14 @@ def test_cli_audio_dir_run_writes_the_report(rendered, classifier, tmp_path, cap
 
 
 def test_cli_refuses_a_model_folder_whose_codec_cannot_be_loaded(rendered, tmp_path, capsys):
-    from maskgmt import MaskGmt, MaskGmtTransformer
+    from maskgmt.model import debug_model
 
-    tiny = MaskGmtTransformer(num_tokens=16, seq_len=8, dim=16, n_q=2, depth=1, dim_head=8, heads=2)
     # The metadata names a local codec folder that was never written.
-    MaskGmt(transformer=tiny, metadata={"codec": {"source": "codec"}}).save_pretrained(
-        tmp_path / "m"
-    )
+    tiny = debug_model(
+        seed=None, num_tokens=16, seq_len=8, dim=16, n_q=2, depth=1, dim_head=8, heads=2,
+        text_dim=384, metadata={"codec": {"source": "codec"}},
+    )  # fmt: skip
+    tiny.save_pretrained(tmp_path / "m")
     args = ["eval", "--model", str(tmp_path / "m"), "--split", str(rendered.test),
             "--out", str(tmp_path / "r"), "--no-progress"]  # fmt: skip
     assert main(args) == 2

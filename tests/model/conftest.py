@@ -7,9 +7,10 @@ import zlib
 import pytest
 import torch
 
-from maskgmt.model import MaskGmt, MaskGmtTransformer, TokenCritic
+from maskgmt.model import MaskGmt, MaskGmtTransformer, TokenCritic, debug_model
+from maskgmt.model.debug import DEBUG_TRANSFORMER, debug_critic, debug_transformer
 
-V, K, T, TEXT_DIM = 32, 4, 16, 16
+V, K, T, TEXT_DIM = (DEBUG_TRANSFORMER[k] for k in ("num_tokens", "n_q", "seq_len", "text_dim"))
 
 
 class FakeTextEncoder:
@@ -37,19 +38,13 @@ class FakeTextEncoder:
 
 
 def tiny_transformer(**overrides) -> MaskGmtTransformer:
-    kwargs = dict(
-        num_tokens=V, seq_len=T, dim=32, n_q=K, depth=2, dim_head=8, heads=4, text_dim=TEXT_DIM
-    )
-    kwargs.update(overrides)
-    return MaskGmtTransformer(**kwargs)
+    """`debug_transformer`: V=32, K=4, T=16, text_dim=16, dim 32, 2 blocks of 4 heads x 8."""
+    return debug_transformer(**overrides)
 
 
 def tiny_critic(**overrides) -> TokenCritic:
-    kwargs = dict(
-        num_tokens=V, seq_len=T, dim=16, n_q=K, depth=1, dim_head=8, heads=2, text_dim=TEXT_DIM
-    )
-    kwargs.update(overrides)
-    return TokenCritic(**kwargs)
+    """`debug_critic`: the same V, K, T, text_dim; dim 16, 1 block of 2 heads x 8."""
+    return debug_critic(**overrides)
 
 
 def make_plan(**overrides):
@@ -92,13 +87,9 @@ def encoder() -> FakeTextEncoder:
 
 @pytest.fixture
 def model(encoder: FakeTextEncoder) -> MaskGmt:
-    torch.manual_seed(0)
-    return MaskGmt(transformer=tiny_transformer(), text_encoder=encoder).eval()
+    return debug_model(seed=0, text_encoder=encoder).eval()
 
 
 @pytest.fixture
 def critic_model(encoder: FakeTextEncoder) -> MaskGmt:
-    torch.manual_seed(0)
-    return MaskGmt(
-        transformer=tiny_transformer(), token_critic=tiny_critic(), text_encoder=encoder
-    ).eval()
+    return debug_model(seed=0, critic=True, text_encoder=encoder).eval()

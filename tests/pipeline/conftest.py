@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from maskgmt import MaskGmt, MaskGmtTransformer
 from maskgmt.cli import main
 from maskgmt.codecs.spectral import SpectralCodec, SpectralCodecConfig
+from maskgmt.model import debug_model
 
 SR = 24_000
 WINDOW = 38  # frames the model sees at once: about 0.5 s at 75 frames/s
@@ -32,12 +32,11 @@ def codec() -> SpectralCodec:
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory: pytest.TempPathFactory, codec: SpectralCodec) -> Path:
     out = tmp_path_factory.mktemp("model")
-    torch.manual_seed(0)
-    transformer = MaskGmtTransformer(
-        num_tokens=16, seq_len=WINDOW, dim=32, n_q=2, depth=1, heads=2, dim_head=16
-    )
     metadata = {"codec": {**codec.identity(), "source": "codec"}, "text_encoder": "minilm"}
-    model = MaskGmt(transformer=transformer, metadata=metadata)
+    model = debug_model(
+        seed=0, num_tokens=16, seq_len=WINDOW, dim=32, n_q=2, depth=1, heads=2, dim_head=16,
+        text_dim=384, metadata=metadata,
+    )  # fmt: skip
     model.save_pretrained(out)
     codec.save(out / "codec")
     return out

@@ -14,6 +14,7 @@ from maskgmt.model.text_loader import set_text_encoder_loader
 if TYPE_CHECKING:
     from maskgmt.model.config import BackboneConfig, MaskGmtConfig
     from maskgmt.model.critic import TokenCritic
+    from maskgmt.model.debug import debug_model
     from maskgmt.model.generate import default_steps
     from maskgmt.model.loss import MaskGmtLoss
     from maskgmt.model.maskgmt import MaskGmt
@@ -23,6 +24,7 @@ _WHERE = {
     "BackboneConfig": "config",
     "MaskGmtConfig": "config",
     "TokenCritic": "critic",
+    "debug_model": "debug",
     "default_steps": "generate",
     "MaskGmtLoss": "loss",
     "MaskGmt": "maskgmt",
@@ -36,6 +38,7 @@ __all__ = [
     "MaskGmtLoss",
     "MaskGmtTransformer",
     "TokenCritic",
+    "debug_model",
     "default_steps",
     "set_text_encoder_loader",
 ]

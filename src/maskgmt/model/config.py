@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any
 
 
@@ -60,6 +61,43 @@ class BackboneConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, where: str) -> BackboneConfig:
         return _from_dict(cls, data, where=where)
+
+    @classmethod
+    def resolve(
+        cls,
+        config: BackboneConfig | None,
+        given: dict[str, Any],
+        *,
+        defaults: dict[str, Any] | None = None,
+        where: str,
+    ) -> BackboneConfig:
+        """The config of a network built as `Net(config)` or as `Net(field=..., ...)`.
+
+        `defaults` are a network's own defaults for fields this class leaves required (the
+        critic's n_q); every other default is the one declared on the fields above.
+        """
+        if config is not None:
+            if given:
+                raise TypeError(f"{where}: pass a BackboneConfig or keyword fields, not both")
+            if not isinstance(config, cls):
+                raise TypeError(f"{where}: expected a BackboneConfig, got {type(config).__name__}")
+            return config
+        return cls(**{**(defaults or {}), **given})
+
+    @classmethod
+    def signature(cls, **defaults: Any) -> inspect.Signature:
+        """`(self, config=None, /, *, num_tokens, ..., pooled_text=False)` from the fields, with
+        `defaults` for fields left required here; the keyword constructors show it to `help()`."""
+        kw = inspect.Parameter.KEYWORD_ONLY
+        params = [
+            inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY),
+            inspect.Parameter("config", inspect.Parameter.POSITIONAL_ONLY, default=None),
+        ]
+        for f in fields(cls):
+            default = defaults.get(f.name, f.default)
+            default = inspect.Parameter.empty if default is MISSING else default
+            params.append(inspect.Parameter(f.name, kw, default=default, annotation=f.type))
+        return inspect.Signature(params, return_annotation=None)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -9,37 +11,35 @@ from maskgmt.model.backbone import CodeBackbone
 from maskgmt.model.config import BackboneConfig
 from maskgmt.model.layers import TextContext
 
+# The critic's one default beyond `BackboneConfig`'s: built by keywords it may omit n_q
+# (8 levels, EnCodec 24 kHz at 6 kbps), where the transformer must be told K.
+CRITIC_DEFAULTS: dict[str, Any] = {"n_q": 8}
+
 
 class TokenCritic(nn.Module):
     """A separate bidirectional transformer over the same inputs as `MaskGmtTransformer`.
 
     It sees a level with every token filled in and returns, per frame, the logit that the token
     was sampled rather than real. `generate(use_token_critic=True)` re-masks the highest scores.
+
+    Build it as `TokenCritic(BackboneConfig(...))` or with the fields as keywords; the keyword
+    defaults are `BackboneConfig`'s, plus `CRITIC_DEFAULTS`.
     """
 
-    def __init__(
-        self,
-        *,
-        num_tokens: int,
-        seq_len: int,
-        dim: int,
-        depth: int,
-        n_q: int = 8,
-        dim_head: int = 64,
-        heads: int = 8,
-        ff_mult: float = 4.0,
-        text_dim: int = 384,
-        pooled_text: bool = False,
-    ) -> None:
+    def __init__(self, config: BackboneConfig | None = None, /, **fields: Any) -> None:
         super().__init__()
-        config = BackboneConfig(
-            num_tokens=num_tokens, seq_len=seq_len, dim=dim, n_q=n_q, depth=depth,
-            dim_head=dim_head, heads=heads, ff_mult=ff_mult, text_dim=text_dim,
-            pooled_text=pooled_text,
-        )  # fmt: skip
+        config = BackboneConfig.resolve(
+            config, fields, defaults=CRITIC_DEFAULTS, where="TokenCritic"
+        )
         self.config = config
         self.backbone = CodeBackbone(config)
-        self.head = nn.Linear(dim, 1)
+        self.head = nn.Linear(config.dim, 1)
+
+    __init__.__signature__ = BackboneConfig.signature(**CRITIC_DEFAULTS)
+
+    @classmethod
+    def from_config(cls, config: BackboneConfig) -> TokenCritic:
+        return cls(config)
 
     def score(self, hidden: torch.Tensor) -> torch.Tensor:
         """hidden[..., D] -> fake-token logits [...]."""

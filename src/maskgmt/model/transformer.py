@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -15,32 +17,26 @@ class MaskGmtTransformer(nn.Module):
 
     Input codes[B, K, T] hold the mask id V wherever a token is hidden (all of the levels above
     the predicted one, and the masked part of the predicted level).
+
+    Build it from a shape config, `MaskGmtTransformer(BackboneConfig(...))`, or from the same
+    fields as keywords, `MaskGmtTransformer(num_tokens=..., seq_len=..., dim=..., n_q=...,
+    depth=...)`; the defaults of the other fields are those declared on `BackboneConfig`.
     """
 
-    def __init__(
-        self,
-        *,
-        num_tokens: int,
-        seq_len: int,
-        dim: int,
-        n_q: int,
-        depth: int,
-        dim_head: int = 64,
-        heads: int = 8,
-        ff_mult: float = 4.0,
-        text_dim: int = 384,
-        pooled_text: bool = False,
-    ) -> None:
+    def __init__(self, config: BackboneConfig | None = None, /, **fields: Any) -> None:
         super().__init__()
-        config = BackboneConfig(
-            num_tokens=num_tokens, seq_len=seq_len, dim=dim, n_q=n_q, depth=depth,
-            dim_head=dim_head, heads=heads, ff_mult=ff_mult, text_dim=text_dim,
-            pooled_text=pooled_text,
-        )  # fmt: skip
+        config = BackboneConfig.resolve(config, fields, where="MaskGmtTransformer")
         self.config = config
         self.backbone = CodeBackbone(config)
-        self.head_weight = nn.Parameter(torch.randn(n_q, dim, num_tokens) * 0.02)  # (K, D, V)
-        self.head_bias = nn.Parameter(torch.zeros(n_q, num_tokens))  # (K, V)
+        k, d, v = config.n_q, config.dim, config.num_tokens
+        self.head_weight = nn.Parameter(torch.randn(k, d, v) * 0.02)  # (K, D, V)
+        self.head_bias = nn.Parameter(torch.zeros(k, v))  # (K, V)
+
+    __init__.__signature__ = BackboneConfig.signature()
+
+    @classmethod
+    def from_config(cls, config: BackboneConfig) -> MaskGmtTransformer:
+        return cls(config)
 
     def hidden(
         self,
