@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import torch
@@ -20,28 +21,11 @@ def build_model(
     `text_name` the text encoder's name, stored so generation rebuilds the same encoder.
     """
     torch.manual_seed(seed)  # every process starts from identical weights
-    transformer = MaskGmtTransformer(
-        num_tokens=info.codebook_size,
-        seq_len=seq_len,
-        dim=cfg.dim,
-        n_q=info.n_q,
-        depth=cfg.depth,
-        dim_head=cfg.dim_head,
-        heads=cfg.heads,
-        ff_mult=cfg.ff_mult,
-        text_dim=text_dim,
-        pooled_text=cfg.pooled_text,
+    shape = cfg.backbone(
+        num_tokens=info.codebook_size, seq_len=seq_len, n_q=info.n_q, text_dim=text_dim
     )
-    return MaskGmt(
-        transformer=transformer,
-        cond_drop_prob=cfg.cond_drop_prob,
-        self_token_critic=cfg.self_token_critic,
-        critic_loss_weight=cfg.critic_loss_weight,
-        text_encoder_name=text_name,
-        span_len=cfg.span_len,
-        prefix_prob=cfg.prefix_prob,
-        level_weights=cfg.weights_for(info.n_q),
-    )
+    choices = cfg.choices(n_q=info.n_q, text_encoder_name=text_name)
+    return MaskGmt(transformer=MaskGmtTransformer.from_config(shape), **dataclasses.asdict(choices))
 
 
 def run_identity(model: MaskGmt, *, codec_identity: dict[str, Any]) -> dict[str, Any]:
