@@ -415,4 +415,4 @@ class MaskGmt(nn.Module):
         text_encoder: Any | None = None,
     ) -> MaskGmt:
         """Load a folder written by `save_pretrained` (or a hub repo id), in eval mode."""
-        return load_pretrained(name_or_path, device=device, text_encoder=text_encoder)
+        return load_pretrained(cls, name_or_path, device=device, text_encoder=text_encoder)

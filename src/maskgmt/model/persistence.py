@@ -11,6 +11,8 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from maskgmt.model.config import BackboneConfig, MaskGmtConfig
+from maskgmt.model.critic import TokenCritic
+from maskgmt.model.transformer import MaskGmtTransformer
 
 if TYPE_CHECKING:
     from maskgmt.model.maskgmt import MaskGmt
@@ -101,13 +103,14 @@ def resolve_model_dir(name_or_path: str | Path) -> Path:
 
 
 def load_pretrained(
-    name_or_path: str | Path, *, device: str | torch.device, text_encoder: Any | None
+    cls: type[MaskGmt],
+    name_or_path: str | Path,
+    *,
+    device: str | torch.device,
+    text_encoder: Any | None,
 ) -> MaskGmt:
-    """Rebuild from config.json, load model.safetensors strictly, move to `device`, eval mode."""
-    from maskgmt.model.critic import TokenCritic
-    from maskgmt.model.maskgmt import MaskGmt
-    from maskgmt.model.transformer import MaskGmtTransformer
-
+    """Rebuild a `cls` (MaskGmt, passed in so this module never imports it) from config.json,
+    load model.safetensors strictly, move to `device`, eval mode."""
     directory = resolve_model_dir(name_or_path)
     config_path, weights_path = directory / CONFIG_NAME, directory / WEIGHTS_NAME
     for path in (config_path, weights_path):
@@ -115,6 +118,28 @@ def load_pretrained(
             raise FileNotFoundError(
                 f"{path}: missing; a model folder needs {CONFIG_NAME} and {WEIGHTS_NAME}"
             )
+    config = _read_config(config_path)
+    where = str(config_path)
+    tc = BackboneConfig.from_dict(config.get("transformer"), where=f"{where} [transformer]")
+    critic_cfg = config.get("token_critic")
+    cc = None if critic_cfg is None else BackboneConfig.from_dict(
+        critic_cfg, where=f"{where} [token_critic]")  # fmt: skip
+    mc = MaskGmtConfig.from_dict(config.get("maskgmt"), where=f"{where} [maskgmt]")
+    model = cls(
+        transformer=MaskGmtTransformer.from_config(tc),
+        token_critic=None if cc is None else TokenCritic.from_config(cc),
+        text_encoder=text_encoder,
+        metadata=config.get("metadata") or {},
+        **mc.to_dict(),
+    )
+    state = _read_weights(weights_path)
+    _check_state(state, model.state_dict(), weights_path)
+    model.load_state_dict(state)
+    return model.to(device).eval()
+
+
+def _read_config(config_path: Path) -> dict[str, Any]:
+    """config.json -> its dict, refusing invalid JSON, another format, or another version."""
     try:
         config = json.loads(config_path.read_text())
     except json.JSONDecodeError as err:
@@ -129,25 +154,13 @@ def load_pretrained(
             f"got {config.get('format_version')!r}; "
             "upgrade maskgmt"
         )
-    tc = BackboneConfig.from_dict(config.get("transformer"), where=f"{config_path} [transformer]")
-    critic_cfg = config.get("token_critic")
-    cc = (
-        None
-        if critic_cfg is None
-        else BackboneConfig.from_dict(critic_cfg, where=f"{config_path} [token_critic]")
-    )
-    mc = MaskGmtConfig.from_dict(config.get("maskgmt"), where=f"{config_path} [maskgmt]")
-    metadata = config.get("metadata") or {}
+    return config
 
-    model = MaskGmt(
-        transformer=MaskGmtTransformer(**tc.to_dict()),
-        token_critic=None if cc is None else TokenCritic(**cc.to_dict()),
-        text_encoder=text_encoder,
-        metadata=metadata,
-        **mc.to_dict(),
-    )
-    state = _read_weights(weights_path)
-    expected = model.state_dict()
+
+def _check_state(
+    state: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], weights_path: Path
+) -> None:
+    """Refuse weights whose names or shapes differ from the model's, or that hold NaN/inf."""
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
     wrong = [
@@ -172,8 +185,6 @@ def load_pretrained(
             f"{bad[0]}); the weights are corrupt (training diverged?): retrain, or export an "
             "earlier checkpoint"
         )
-    model.load_state_dict(state)
-    return model.to(device).eval()
 
 
 def _read_weights(weights_path: Path) -> dict[str, torch.Tensor]:
