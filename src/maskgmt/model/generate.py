@@ -9,7 +9,6 @@ runs its last block and the output head only on the frames still masked.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import torch
@@ -18,86 +17,33 @@ from tqdm.auto import tqdm
 
 from maskgmt.model import checks
 from maskgmt.model.layers import TextContext, take_frames
-from maskgmt.model.masking import masked_count_after_step, rank_lowest
-from maskgmt.model.sampling import filter_logits, guide, gumbel_noise, sample
+from maskgmt.model.masking import masked_count_after_step
+from maskgmt.model.plan import (  # noqa: F401 (the defaults and _Plan are imported from here too)
+    ANNEAL_TEMPERATURE,
+    CFG_LEVELS,
+    CHOICE_TEMPERATURE,
+    REMASK_SPAN,
+    _autocast,
+    _batch_size,
+    _check_plan,
+    _check_remasking,
+    _Plan,
+    _unguided,
+    default_steps,
+)
+from maskgmt.model.remasking import (  # noqa: F401 (tests import them from here too)
+    _add_choice_noise,
+    masked_first,
+    remask_lowest,
+)
+from maskgmt.model.sampling import filter_logits, guide, sample
 
 if TYPE_CHECKING:
     from maskgmt.model.maskgmt import MaskGmt
 
-# Level 0 starts from nothing and fixes what the music is: 16 iterations, as SoundStorm. A
-# residual level is largely determined by the levels below, but not wholly: on a synthetic
-# process whose residual tokens also depend on their neighbours (bench/bench_generate.py
-# --quality), one parallel pass per level loses most of that structure, while two passes (the
-# second revisits the least confident 70%) keep nearly all that four give. Cutting level 0 to 12
-# or 8 steps cost 0.18 or 0.42 nats per level-0 token there, so it stays at 16.
-LEVEL0_STEPS = 16
-UPPER_STEPS = 2
-# Guide levels 0-3. Level 0 fixes the pitch, but the instrument's timbre lies in levels 0-3
-# (decoded from level 0 alone the codec keeps 33% instrument accuracy, from levels 0-3 52%, from
-# all 8 55%), and on the shipped model, 240 held-out captions, guiding them gave +5.0 [+0.8, +9.2]
-# points of instrument accuracy (key -2.9 [-5.4, -0.4]) for 13% more passes (docs/QUALITY.md).
-CFG_LEVELS = 4
-# Re-masking defaults, measured on 240 held-out captions (docs/QUALITY.md): Gumbel noise of scale
-# 4 on the confidences raised note activity from 0.67 to 1.00 of the real audio's, with key and
-# register adherence unchanged within their intervals.
-CHOICE_TEMPERATURE = 4.0
-ANNEAL_TEMPERATURE = True
-REMASK_SPAN = 1
 PRUNE_QUERIES = True  # last block + head only on masked frames; False = full passes (ablations)
 
 
-def default_steps(num_levels: int) -> tuple[int, ...]:
-    """Decoding iterations per level: many for level 0, few for the residual levels."""
-    return (LEVEL0_STEPS,) + (UPPER_STEPS,) * (num_levels - 1)
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """Checked sampling settings of one `generate` call."""
-
-    steps: tuple[int, ...]
-    cond_scale: float
-    min_cond_scale: float | None
-    cfg_levels: int  # levels below this one are guided; the rest use the conditional logits
-    temperature: float
-    top_k: int | None
-    top_p: float | None
-    use_critic: bool
-    choice_temperature: float = 0.0  # Gumbel noise on the re-masking scores (MaskGIT), annealed
-    anneal_temperature: bool = True  # sampling temperature falls linearly to 0 over the steps
-    remask_span: int = 1  # re-mask whole spans of this many frames (MAGNeT); 1 = single tokens
-
-    @property
-    def guided(self) -> bool:
-        """Whether any step needs the unconditional branch (a scale other than 1)."""
-        scaled = self.cond_scale != 1.0 or (
-            self.min_cond_scale is not None and self.min_cond_scale != 1.0
-        )
-        return scaled and self.cfg_levels > 0
-
-    def guided_at(self, level: int) -> bool:
-        """Whether decoding `level` runs the unconditional branch too (a 2B batch)."""
-        return self.guided and level < self.cfg_levels
-
-    def scale_at(self, step: int, num_steps: int) -> float:
-        """CFG scale at `step`: constant, or linear from cond_scale to min_cond_scale (MAGNeT)."""
-        if self.min_cond_scale is None or num_steps == 1:
-            return self.cond_scale
-        frac = step / (num_steps - 1)
-        return self.cond_scale + (self.min_cond_scale - self.cond_scale) * frac
-
-    def temperature_at(self, step: int, num_steps: int) -> float:
-        """Sampling temperature: annealed linearly towards 0 over the steps (MAGNeT), or flat."""
-        if not self.anneal_temperature:
-            return self.temperature
-        return self.temperature * (1.0 - step / num_steps)
-
-    def choice_temperature_at(self, step: int, num_steps: int) -> float:
-        """Scale of the re-masking noise after `step`: linear to 0 at the last step (MaskGIT)."""
-        return self.choice_temperature * (1.0 - (step + 1) / num_steps)
-
-
-@torch.inference_mode()
 def generate(
     model: MaskGmt,
     texts: Sequence[str] | None = None,
@@ -158,7 +104,6 @@ def generate(
       sampling stays float32. None: the model's own dtype (bit-exact with `MaskGmt.logits`).
     """
     tc = model.transformer.config
-    k_levels, mask_id = tc.n_q, tc.mask_id
     device = model.device
 
     # ---- check arguments -------------------------------------------------------------------------
@@ -178,14 +123,39 @@ def generate(
         checks.check_bool_mask("prompt_mask", prompt_mask, prompt.shape, "True = given token")
     batch = _batch_size(texts, text_embeds, prompt)
     if texts is None and text_embeds is None:
-        # Unconditional: an all-padded caption leaves only the learned null text visible.
-        emb = torch.zeros(
-            batch, 1, tc.text_dim, device=device, dtype=model.transformer.head_bias.dtype
-        )
-        tmask = torch.zeros(batch, 1, dtype=torch.bool, device=device)
-        plan = _unguided(plan)
+        plan, text = _unguided(plan), _null_text(model, batch)
     else:
-        emb, tmask = model.encode_text(texts, text_embeds, text_mask, batch=batch)
+        text = model.encode_text(texts, text_embeds, text_mask, batch=batch)
+    codes, fixed = _start(model, batch, num_frames, prompt, prompt_mask)
+
+    negative = None
+    if plan.guided and (negative_texts is not None or negative_text_embeds is not None):
+        negative = model.encode_text(
+            negative_texts, negative_text_embeds, negative_text_mask, batch=batch,
+            names=("negative_texts", "negative_text_embeds", "negative_text_mask"),
+        )  # fmt: skip
+    with autocast:  # after text encoding: the encoder keeps its own precision
+        return _decode(model, plan, codes, fixed, text, negative, generator, progress)
+
+
+def _null_text(model: MaskGmt, batch: int) -> TextContext:
+    """Unconditional clips: an all-padded caption leaves only the learned null text visible."""
+    tc = model.transformer.config
+    dtype = model.transformer.head_bias.dtype
+    emb = torch.zeros(batch, 1, tc.text_dim, device=model.device, dtype=dtype)
+    return emb, torch.zeros(batch, 1, dtype=torch.bool, device=model.device)
+
+
+def _start(
+    model: MaskGmt,
+    batch: int,
+    num_frames: int | None,
+    prompt: torch.Tensor | None,
+    prompt_mask: torch.Tensor | None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The checked frame count and prompt -> codes[B, K, T] (mask id where not given) and
+    fixed[B, K, T] (True = given by the prompt, never re-masked)."""
+    tc, device = model.transformer.config, model.device
     if num_frames is None:
         num_frames = prompt.shape[-1] if prompt_mask is not None else tc.seq_len
     ok = (
@@ -202,9 +172,8 @@ def generate(
         raise ValueError(
             f"prompt: expected at most num_frames = {t} frames, got {prompt.shape[-1]}"
         )
-
-    codes = torch.full((batch, k_levels, t), mask_id, dtype=torch.long, device=device)
-    fixed = torch.zeros(batch, k_levels, t, dtype=torch.bool, device=device)
+    codes = torch.full((batch, tc.n_q, t), tc.mask_id, dtype=torch.long, device=device)
+    fixed = torch.zeros(batch, tc.n_q, t, dtype=torch.bool, device=device)
     if prompt is not None:
         given = torch.ones_like(prompt, dtype=torch.bool) if prompt_mask is None else prompt_mask
         given = given.to(device)
@@ -213,15 +182,7 @@ def generate(
         tp = prompt.shape[-1]
         fixed[..., :tp] = given
         codes[..., :tp] = torch.where(given, prompt, codes[..., :tp])
-
-    negative = None
-    if plan.guided and (negative_texts is not None or negative_text_embeds is not None):
-        negative = model.encode_text(
-            negative_texts, negative_text_embeds, negative_text_mask, batch=batch,
-            names=("negative_texts", "negative_text_embeds", "negative_text_mask"),
-        )  # fmt: skip
-    with autocast:  # after text encoding: the encoder keeps its own precision
-        return _decode(model, plan, codes, fixed, (emb, tmask), negative, generator, progress)
+    return codes, fixed
 
 
 def _decode(
@@ -350,62 +311,6 @@ def _decode_level(
     return current
 
 
-def _add_choice_noise(
-    scores: torch.Tensor, scale: float, generator: torch.Generator | None
-) -> torch.Tensor:
-    """scores[B, T] + scale * Gumbel noise: re-mask by a noisy confidence, not pure argmin.
-
-    Pure confidence order commits the most predictable tokens first (the previous frame's
-    code, held), and each step then leans on them more: the decoding collapses into held notes.
-    MaskGIT's "choice temperature" randomises that order early and fades out by the last step.
-    """
-    if scale <= 0.0:
-        return scores
-    noise = gumbel_noise(scores.shape, device=scores.device, generator=generator)
-    return scores + scale * noise
-
-
-def remask_lowest(
-    keep_score: torch.Tensor, candidates: torch.Tensor, counts: torch.Tensor, *, span: int = 1
-) -> torch.Tensor:
-    """Which tokens to mask again -> bool [B, T]: about counts[b] of the candidates[B, T] with
-    the lowest keep_score[B, T], never a non-candidate.
-
-    span > 1 re-masks whole spans of `span` frames on a fixed grid (MAGNeT): a span scores as its
-    least confident candidate, and spans are taken in score order until they cover counts[b]
-    candidates, but never all of them, so every step commits at least one token. A hidden span
-    cannot be filled by copying a committed neighbour frame by frame.
-    """
-    keep_score = keep_score.masked_fill(~candidates, float("inf"))
-    if span == 1:
-        return rank_lowest(keep_score, counts) & candidates
-    b, t = keep_score.shape
-    pad = (-t) % span
-    spans = F.pad(keep_score, (0, pad), value=float("inf")).view(b, -1, span)
-    per_span = F.pad(candidates, (0, pad)).view(b, -1, span).sum(-1)  # (B, S): candidates
-    score = spans.min(dim=-1).values  # (B, S)
-    order = score.argsort(dim=-1)
-    covered = per_span.gather(1, order).cumsum(-1)  # candidates covered by the first n spans
-    take = ((covered - per_span.gather(1, order)) < counts[:, None]).sum(-1)  # (B,)
-    total = candidates.sum(-1)
-    covers_all = covered.gather(1, (take - 1).clamp(min=0)[:, None])[:, 0] >= total
-    take = torch.where((take > 0) & covers_all, take - 1, take)
-    chosen = order.argsort(dim=-1) < take[:, None]  # (B, S)
-    frames = chosen[:, :, None].expand(b, chosen.shape[1], span).reshape(b, -1)[:, :t]
-    return frames & candidates  # counts[b] == 0 takes no span: no first span starts below 0
-
-
-def masked_first(masked: torch.Tensor, count: int) -> torch.Tensor:
-    """masked[B, T] bool -> frames[B, count] long: each row's masked frames in order, then others.
-
-    count >= every row's masked count; count = T gives all frames in order.
-    """
-    if count == masked.shape[1]:
-        return torch.arange(count, device=masked.device).expand(masked.shape[0], count)
-    order = torch.argsort((~masked).to(torch.uint8), dim=-1, stable=True)
-    return order[:, :count]
-
-
 def _logits_at(
     model: MaskGmt, x: torch.Tensor, frames: torch.Tensor, text: TextContext, level: int
 ) -> torch.Tensor:
@@ -474,107 +379,6 @@ class _LevelInputs:
 
 
 # ---- helpers -----------------------------------------------------------------------------------
-
-
-def _check_plan(
-    model: MaskGmt,
-    steps: int | Sequence[int] | None,
-    cond_scale: float,
-    min_cond_scale: float | None,
-    cfg_levels: int | None,
-    temperature: float,
-    top_k: int | None,
-    top_p: float | None,
-    use_token_critic: bool | None,
-) -> _Plan:
-    k_levels, vocab = model.transformer.config.n_q, model.transformer.config.num_tokens
-    steps = default_steps(k_levels) if steps is None else checks.check_steps(steps, k_levels)
-    cond_scale = checks.check_number("cond_scale", cond_scale, low=0.0)
-    if min_cond_scale is not None:
-        min_cond_scale = checks.check_number("min_cond_scale", min_cond_scale, low=0.0)
-    if cfg_levels is None or (cfg_levels == CFG_LEVELS and k_levels < CFG_LEVELS):
-        cfg_levels = k_levels  # the default guides every level of a codec with fewer than 4
-    elif not (isinstance(cfg_levels, int) and not isinstance(cfg_levels, bool)) or not (
-        0 <= cfg_levels <= k_levels
-    ):
-        raise ValueError(
-            f"cfg_levels: expected None (guide every level) or an int in [0, {k_levels}] "
-            f"(how many of the lowest levels to guide), got {cfg_levels!r}"
-        )
-    temperature = checks.check_number("temperature", temperature, low=0.0)
-    if top_k is not None and not (
-        isinstance(top_k, int) and not isinstance(top_k, bool) and top_k >= 1
-    ):
-        raise ValueError(f"top_k: expected None or an int in [1, {vocab}], got {top_k!r}")
-    if top_p is not None:
-        top_p = checks.check_number("top_p", top_p, low=0.0, high=1.0, low_open=True)
-    if use_token_critic is None:
-        use_token_critic = model.has_critic
-    elif use_token_critic and not model.has_critic:
-        raise ValueError(
-            "use_token_critic: got True but the model has no critic; build MaskGmt with "
-            "token_critic=TokenCritic(...) or self_token_critic=True, "
-            "or pass use_token_critic=False"
-        )
-    return _Plan(
-        steps=steps, cond_scale=cond_scale, min_cond_scale=min_cond_scale, cfg_levels=cfg_levels,
-        temperature=temperature, top_k=top_k, top_p=top_p, use_critic=bool(use_token_critic),
-    )  # fmt: skip
-
-
-def _autocast(
-    dtype: torch.dtype | None, device: torch.device, model_dtype: torch.dtype
-) -> torch.autocast:
-    """Autocast context for `compute_dtype` (disabled for None or the model's own dtype)."""
-    if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
-        raise ValueError(
-            f"compute_dtype: expected None or a floating torch.dtype such as torch.bfloat16, "
-            f"got {dtype!r}"
-        )
-    enabled = dtype is not None and dtype != model_dtype
-    return torch.autocast(device.type, dtype=dtype or model_dtype, enabled=enabled)
-
-
-def _check_remasking(
-    plan: _Plan, choice_temperature: float, anneal_temperature: bool, remask_span: int
-) -> _Plan:
-    """`plan` with the checked re-masking options."""
-    choice_temperature = checks.check_number("choice_temperature", choice_temperature, low=0.0)
-    if not isinstance(anneal_temperature, bool):
-        raise ValueError(f"anneal_temperature: expected True or False, got {anneal_temperature!r}")
-    if not (
-        isinstance(remask_span, int) and not isinstance(remask_span, bool) and remask_span >= 1
-    ):
-        raise ValueError(f"remask_span: expected an int >= 1 (frames), got {remask_span!r}")
-    return replace(
-        plan, choice_temperature=choice_temperature, anneal_temperature=anneal_temperature,
-        remask_span=remask_span,
-    )  # fmt: skip
-
-
-def _unguided(plan: _Plan) -> _Plan:
-    """Without text, cond and uncond logits coincide: skip the second half of the batch."""
-    return replace(plan, cond_scale=1.0, min_cond_scale=None, cfg_levels=0)
-
-
-def _batch_size(
-    texts: Sequence[str] | None, text_embeds: torch.Tensor | None, prompt: torch.Tensor | None
-) -> int:
-    """B from the captions, else the embeddings, else the prompt, else 1; all present must agree."""
-    sizes = []
-    if texts is not None:
-        sizes.append(("texts", len(checks.check_texts("texts", texts, None))))
-    if isinstance(text_embeds, torch.Tensor) and text_embeds.dim() >= 1:
-        sizes.append(("text_embeds", text_embeds.shape[0]))
-    if prompt is not None:
-        sizes.append(("prompt", prompt.shape[0]))
-    if not sizes:
-        return 1
-    first_name, batch = sizes[0]
-    for name, size in sizes[1:]:
-        if size != batch:
-            raise ValueError(f"{name}: expected batch size {batch} (from {first_name}), got {size}")
-    return batch
 
 
 def _stack_padded(
