@@ -127,3 +127,19 @@ def test_variable_length_list_schemas_read_the_same(cache: datasets.Dataset) -> 
         b = CodesDataset(loose, seq_len=12, seed=1)[index]
         assert torch.equal(a["codes"], b["codes"])
         assert torch.equal(a["padding_mask"], b["padding_mask"])
+
+
+def test_items_carry_the_tempo_and_the_crop_start_for_the_clock(cache: datasets.Dataset) -> None:
+    with_bpm = cache.add_column("tempo_bpm", [60.0, 72.5, 0.0, 100.0, 120.0, 90.0])
+    data = CodesDataset(with_bpm, seq_len=12, seed=3)
+    for epoch in range(3):
+        data.set_epoch(epoch)
+        item = data[0]
+        start = int(item["codes"][0, 0]) - _source(cache, 0)[0, 0]
+        assert item["frame_offset"] == start and item["bpm"] == 60.0
+    assert np.isnan(data[2]["bpm"])  # 0 BPM (silence) is no tempo
+    batch = collate([data[i] for i in range(4)])
+    assert batch["bpm"].dtype == torch.float32 and batch["bpm"][1] == 72.5
+    assert batch["frame_offset"].tolist()[1] == 0  # a clip shorter than the crop starts at 0
+    # a cache without the column gives NaN tempi, which the clock reads as "no tempo"
+    assert np.isnan(CodesDataset(cache, seq_len=12)[0]["bpm"])

@@ -140,9 +140,9 @@ def _dropped_share(model: MaskGmt, monkeypatch: pytest.MonkeyPatch, batch: int =
     seen: list[torch.Tensor] = []
     original = CodeBackbone.text_context
 
-    def spy(self, emb, mask):
+    def spy(self, emb, mask, tempo=None):
         seen.append(mask.clone())
-        return original(self, emb, mask)
+        return original(self, emb, mask, tempo)
 
     monkeypatch.setattr(CodeBackbone, "text_context", spy)
     emb = torch.randn(batch, 3, 16, generator=torch.Generator().manual_seed(0))

@@ -25,7 +25,10 @@ def calls(pipe: TextToMusic, monkeypatch: pytest.MonkeyPatch) -> list[dict]:
 
     def spy(**kwargs):
         out = original(**kwargs)
-        seen.append({"prompt": kwargs.get("prompt"), "mask": kwargs.get("prompt_mask"), "out": out})
+        seen.append({
+            "prompt": kwargs.get("prompt"), "mask": kwargs.get("prompt_mask"), "out": out,
+            "offset": kwargs.get("frame_offset"),
+        })  # fmt: skip
         return out
 
     monkeypatch.setattr(pipe.model, "generate", spy)
@@ -46,6 +49,8 @@ def test_a_prompt_longer_than_one_window(pipe: TextToMusic, calls: list[dict]) -
     # then windows of WINDOW // 2 given frames: 50 + 1 + 19 + 5 = 75 frames in 3 windows
     assert pipe.last_timings.windows == len(calls) == 3
     assert [int(c["mask"][0, 0].sum()) for c in calls[1:]] == [WINDOW // 2] * 2
+    # each window tells the tempo clock where it starts in the piece (its phase)
+    assert [c["offset"] for c in calls] == [50 - (WINDOW - 1), 51 - WINDOW // 2, 70 - WINDOW // 2]
 
 
 def test_overlap_seconds_sets_the_frames_each_window_is_given(

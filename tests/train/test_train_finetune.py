@@ -165,3 +165,23 @@ def test_cli_init_fine_tunes_and_refuses_resume_or_an_existing_run(
     assert "already holds checkpoints" in capsys.readouterr().err
     assert main([*args, "--resume"]) == 2
     assert "pass one of them" in capsys.readouterr().err
+
+
+def test_a_tempo_clock_can_be_added_to_a_folder_but_never_dropped(
+    cache_dir: Path, folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = _spy_optimizer(monkeypatch)
+    result = train(tiny({"tempo_clock": True}, steps=2), data_dir=cache_dir,
+                   out_dir=tmp_path / "clock", init=folder)  # fmt: skip
+    source = MaskGmt.from_pretrained(folder).state_dict()
+    clock = "transformer.backbone.clock_proj.weight"
+    assert set(seen["weights"]) == set(source) | {clock}
+    assert not seen["weights"][clock].any()  # starts at zero: the folder's outputs exactly
+    for name, tensor in source.items():
+        assert torch.equal(seen["weights"][name], tensor), name
+    assert result.model.transformer.config.clock_frame_rate == 10.0  # the cache's frame rate
+    assert result.model.transformer.backbone.clock_proj.weight.any()  # and it trained
+    with pytest.raises(ValueError, match=r"tempo_clock \(run False, folder True\)"):
+        train(tiny(), data_dir=cache_dir, out_dir=tmp_path / "ft", init=result.model_dir)
+    with pytest.raises(ValueError, match="'model.tempo_clock' must be true/false"):
+        tiny({"tempo_clock": "yes"})

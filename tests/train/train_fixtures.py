@@ -20,6 +20,7 @@ def make_cache(out: Path, *, num_clips: int = 12, seed: int = 0, embeds: bool = 
     """
     rng = np.random.default_rng(seed)
     rows: dict[str, list] = {"codes": [], "num_frames": [], "text": [], "duration": [], "audio": []}
+    rows["tempo_bpm"] = []  # the manifest field the tempo clock trains on
     if embeds:
         rows["text_embeds"], rows["text_len"] = [], []
     for i in range(num_clips):
@@ -32,6 +33,7 @@ def make_cache(out: Path, *, num_clips: int = 12, seed: int = 0, embeds: bool = 
         rows["text"].append(f"style {style} clip {i}")
         rows["duration"].append(t / FRAME_RATE)
         rows["audio"].append(f"clip{i}.wav")
+        rows["tempo_bpm"].append(60.0 + 30.0 * style)
         if embeds:
             length = 3 + style
             emb = np.zeros((length, TEXT_DIM), dtype=np.float16)
@@ -45,6 +47,7 @@ def make_cache(out: Path, *, num_clips: int = 12, seed: int = 0, embeds: bool = 
         "text": datasets.Value("string"),
         "duration": datasets.Value("float32"),
         "audio": datasets.Value("string"),
+        "tempo_bpm": datasets.Value("float32"),
     }
     if embeds:
         features["text_embeds"] = datasets.Sequence(datasets.Sequence(datasets.Value("float16")))

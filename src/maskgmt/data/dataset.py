@@ -13,7 +13,9 @@ class CodesDataset(torch.utils.data.Dataset):
     """Clips of a token cache as fixed-length training examples.
 
     Item i is `{"codes": long[K, seq_len], "padding_mask": bool[seq_len] (True = real frame),
-    "text": str}` plus `"text_embeds": float32[L, D]` when `text_embeds=True`.
+    "text": str, "bpm": float, "frame_offset": int}` plus `"text_embeds": float32[L, D]` when
+    `text_embeds=True`. `bpm` is the manifest's `tempo_bpm` (NaN when the cache has none) and
+    `frame_offset` the crop's first frame within the clip: the tempo clock's inputs.
     A clip longer than `seq_len` frames gives a crop: random (training) or its first `seq_len`
     frames (`random_crop=False`, for validation). A shorter clip is padded with code 0 and
     `padding_mask` False.
@@ -46,6 +48,8 @@ class CodesDataset(torch.utils.data.Dataset):
                 "--text-encoder NAME, or encode captions during training instead"
             )
         columns = ["codes", "text"] + (["text_embeds"] if text_embeds else [])
+        self.has_bpm = "tempo_bpm" in dataset.column_names
+        columns += ["tempo_bpm"] if self.has_bpm else []
         self._rows = dataset.with_format("arrow", columns=columns)
         # K from the data, not the schema: caches written with variable-length lists work too.
         levels = _matrix(self._rows[0].column("codes")).shape[0] if len(dataset) else n_q or 1
@@ -77,11 +81,22 @@ class CodesDataset(torch.utils.data.Dataset):
         out[:, :real] = torch.from_numpy(codes.astype(np.int64))
         padding_mask = torch.zeros(self.seq_len, dtype=torch.bool)
         padding_mask[:real] = True
-        item = {"codes": out, "padding_mask": padding_mask, "text": row.column("text")[0].as_py()}
+        item = {
+            "codes": out,
+            "padding_mask": padding_mask,
+            "text": row.column("text")[0].as_py(),
+            "bpm": self._bpm(row),
+            "frame_offset": start,
+        }
         if self.text_embeds:
             emb = _matrix(row.column("text_embeds"))  # (L, D) float16
             item["text_embeds"] = torch.from_numpy(emb.astype(np.float32))
         return item
+
+    def _bpm(self, row: pa.Table) -> float:
+        value = row.column("tempo_bpm")[0].as_py() if self.has_bpm else None
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+        return float(value) if ok else float("nan")
 
     def _crop_start(self, index: int, num_frames: int) -> int:
         if not self.random_crop or num_frames <= self.seq_len:
@@ -93,9 +108,9 @@ class CodesDataset(torch.utils.data.Dataset):
 def collate(items: list[dict]) -> dict:
     """CodesDataset items -> the training batch.
 
-    `{"codes": long[B, K, T], "padding_mask": bool[B, T], "texts": list[str]}` plus, when items
-    carry them, `"text_embeds": float32[B, L, D]` (zero-padded to the longest caption) and
-    `"text_mask": bool[B, L]` (True = real token).
+    `{"codes": long[B, K, T], "padding_mask": bool[B, T], "texts": list[str], "bpm": float32[B],
+    "frame_offset": long[B]}` plus, when items carry them, `"text_embeds": float32[B, L, D]`
+    (zero-padded to the longest caption) and `"text_mask": bool[B, L]` (True = real token).
     """
     if not items:
         raise ValueError("collate got an empty list of items")
@@ -104,6 +119,9 @@ def collate(items: list[dict]) -> dict:
         "padding_mask": torch.stack([it["padding_mask"] for it in items]),
         "texts": [it["text"] for it in items],
     }
+    if "bpm" in items[0]:
+        batch["bpm"] = torch.tensor([it["bpm"] for it in items], dtype=torch.float32)
+        batch["frame_offset"] = torch.tensor([it["frame_offset"] for it in items])
     if "text_embeds" in items[0]:
         lengths = [it["text_embeds"].shape[0] for it in items]
         dim = items[0]["text_embeds"].shape[-1]

@@ -7,6 +7,7 @@ from torch import nn
 
 from maskgmt.model.config import BackboneConfig
 from maskgmt.model.layers import Block, TextContext, key_padding_mask
+from maskgmt.model.tempo import NUM_FEATURES, clock_features
 
 
 class CodeBackbone(nn.Module):
@@ -48,6 +49,11 @@ class CodeBackbone(nn.Module):
             # after 1800 tiny-preset steps, docs/QUALITY.md).
             nn.init.zeros_(self.text_pool.weight)
             nn.init.zeros_(self.text_pool.bias)
+        if c.clock_frame_rate > 0:
+            # Zero-initialised like the pooled cue: a model gains a clock without losing what
+            # it has learned (fine-tuning a clock-less folder starts from its exact outputs).
+            self.clock_proj = nn.Linear(NUM_FEATURES, c.dim, bias=False)
+            nn.init.zeros_(self.clock_proj.weight)
         nn.init.normal_(self.code_emb.weight, std=0.02)
         self.register_buffer(
             "level_offsets", torch.arange(c.n_q) * (c.num_tokens + 1), persistent=False
@@ -55,13 +61,28 @@ class CodeBackbone(nn.Module):
 
     # ---- inputs ------------------------------------------------------------------------------
 
-    def text_context(self, text_emb: torch.Tensor, text_mask: torch.Tensor) -> TextContext:
-        """text_emb[B, L, text_dim], text_mask[B, L] bool -> cross-attn keys/values per block."""
+    def text_context(
+        self, text_emb: torch.Tensor, text_mask: torch.Tensor, tempo: torch.Tensor | None = None
+    ) -> TextContext:
+        """text_emb[B, L, text_dim], text_mask[B, L] bool -> cross-attn keys/values per block.
+
+        tempo[B, 2] float: (bpm, frame offset) per clip for the tempo clock (bpm NaN = none);
+        ignored by a backbone without a clock, and no tempo at all when None.
+        """
         text = self.text_norm(text_emb)
         keep = torch.cat([text_mask.new_ones(text_mask.shape[0], 1), text_mask], dim=1)
         kv = tuple(block.cross_attn.text_kv(text) for block in self.blocks)
         pooled = self._pool(text, text_mask) if self.config.pooled_text else None
-        return TextContext(kv=kv, mask=key_padding_mask(keep), pooled=pooled)
+        if self.config.clock_frame_rate <= 0:
+            tempo = None
+        return TextContext(kv=kv, mask=key_padding_mask(keep), pooled=pooled, tempo=tempo)
+
+    def clock(self, tempo: torch.Tensor, num_frames: int) -> torch.Tensor:
+        """tempo[B, 2] (bpm, frame offset) -> the clock's frame inputs [B, T, D]."""
+        feats = clock_features(
+            tempo[:, 0], tempo[:, 1].round().long(), num_frames, self.config.clock_frame_rate
+        )
+        return self.clock_proj(feats.to(self.clock_proj.weight.dtype))
 
     def _pool(self, text: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
         """Normalised text[B, L, text_dim], mask[B, L] -> [B, D]; the learned null where the
@@ -110,6 +131,8 @@ class CodeBackbone(nn.Module):
         attn_mask = key_padding_mask(frame_mask)
         if text.pooled is not None:
             x = x + text.pooled[:, None, :]
+        if text.tempo is not None:
+            x = x + self.clock(text.tempo, x.shape[1]).to(x.dtype)
         last = len(self.blocks) - 1
         for i, (block, kv) in enumerate(zip(self.blocks, text.kv, strict=True)):
             x = block(

@@ -34,6 +34,8 @@ class BackboneConfig:
     )
     text_dim: int = 384  # width of the text encoder's embeddings (MiniLM: 384, T5-base: 768)
     pooled_text: bool = False  # also add the mean caption embedding to every frame (global cue)
+    # Frames per second of the codes, for the tempo clock (model/tempo.py); 0 = no clock.
+    clock_frame_rate: float = 0.0
 
     def __post_init__(self) -> None:
         for name in (
@@ -50,6 +52,9 @@ class BackboneConfig:
         _require(isinstance(self.pooled_text, bool), "pooled_text", "a bool", self.pooled_text)
         ok = isinstance(self.ff_mult, (int, float)) and math.isfinite(self.ff_mult)
         _require(ok and self.ff_mult > 0, "ff_mult", "a positive number", self.ff_mult)
+        rate = self.clock_frame_rate
+        ok = isinstance(rate, (int, float)) and not isinstance(rate, bool) and math.isfinite(rate)
+        _require(ok and rate >= 0, "clock_frame_rate", "a frame rate >= 0 (0 = no clock)", rate)
 
     @property
     def mask_id(self) -> int:

@@ -70,6 +70,8 @@ def generate(
     choice_temperature: float = CHOICE_TEMPERATURE,
     anneal_temperature: bool = ANNEAL_TEMPERATURE,
     remask_span: int = REMASK_SPAN,
+    bpm: float | Sequence[float | None] | torch.Tensor | None = None,
+    frame_offset: int | Sequence[int] | torch.Tensor = 0,
 ) -> torch.Tensor:
     """Generate codes[B, K, T] long in [0, V): level 0 from all-masked, then each level above.
 
@@ -102,6 +104,11 @@ def generate(
     compute_dtype: run the transformer (and critic) passes under autocast to this dtype, e.g.
       torch.bfloat16 on a CPU with AVX512-BF16 or AMX (about 2x faster there) or on a GPU;
       sampling stays float32. None: the model's own dtype (bit-exact with `MaskGmt.logits`).
+    bpm: for a model with a tempo clock, the tempo in quarter notes per minute (one number, or
+      one per clip; None/NaN = none). Default: read from each caption ("96 BPM", "slow").
+      The unconditional branch has no tempo, so CFG strengthens it. Ignored without a clock.
+    frame_offset: the first frame's index within the piece (the clock's phase), e.g. where a
+      continuation window starts.
     """
     tc = model.transformer.config
     device = model.device
@@ -126,6 +133,7 @@ def generate(
         plan, text = _unguided(plan), _null_text(model, batch)
     else:
         text = model.encode_text(texts, text_embeds, text_mask, batch=batch)
+    text = (*text, model._tempo(bpm, frame_offset, texts, batch))
     codes, fixed = _start(model, batch, num_frames, prompt, prompt_mask)
 
     negative = None
@@ -190,27 +198,35 @@ def _decode(
     plan: _Plan,
     codes: torch.Tensor,
     fixed: torch.Tensor,
-    text_in: tuple[torch.Tensor, torch.Tensor],
+    text_in: tuple[torch.Tensor, torch.Tensor, torch.Tensor | None],
     negative: tuple[torch.Tensor, torch.Tensor] | None,
     generator: torch.Generator | None,
     progress: bool,
 ) -> torch.Tensor:
     """Fill codes[B, K, T] level by level, keeping prompt tokens where fixed[B, K, T] -> codes.
 
-    text_in: (emb[B, L, text_dim], mask[B, L]); negative: the same for the unconditional
-    branch, or None for the learned null text.
+    text_in: (emb[B, L, text_dim], mask[B, L], tempo[B, 2] or None); negative: (emb, mask) for
+    the unconditional branch, or None for the learned null text. The unconditional branch has
+    no tempo.
     """
     batch, k_levels, t = codes.shape
-    emb, tmask = text_in
+    emb, tmask, tempo = text_in
     # ---- text: keys/values once per call ---------------------------------------------------
     if plan.guided:
         # Without negative texts the unconditional branch sees only the learned null token.
         neg_emb, neg_mask = negative or (emb[:, :1] * 0, tmask[:, :1] & False)
         both_emb, both_mask = _stack_padded(emb, tmask, neg_emb, neg_mask)
-        guided_text = model.transformer.backbone.text_context(both_emb, both_mask)  # cond, uncond
+        both_tempo = None
+        if tempo is not None:
+            no_tempo = tempo.clone()
+            no_tempo[:, 0] = float("nan")
+            both_tempo = torch.cat([tempo, no_tempo])
+        guided_text = model.transformer.backbone.text_context(
+            both_emb, both_mask, both_tempo
+        )  # cond, uncond
         cond_text = _first(guided_text, batch)  # a view: no second encoding for unguided levels
     else:
-        guided_text = cond_text = model.transformer.backbone.text_context(emb, tmask)
+        guided_text = cond_text = model.transformer.backbone.text_context(emb, tmask, tempo)
     critic_text = None
     if plan.use_critic and model.token_critic is not None:
         critic_text = model.token_critic.backbone.text_context(emb, tmask)

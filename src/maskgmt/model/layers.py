@@ -18,18 +18,24 @@ class TextContext:
     `mask` is [B, 1, 1, 1 + L] bool (True = attend) or None when no text token is padded.
     `pooled` is [B, D], the caption's mean embedding projected to the model width and added to
     every frame, or None for a backbone built without `pooled_text`.
+    `tempo` is [B, 2] float: (bpm, frame offset) of each clip's tempo clock (bpm NaN = no
+    tempo), or None for a backbone without a clock (model/tempo.py).
     """
 
     kv: tuple[tuple[torch.Tensor, torch.Tensor], ...]
     mask: torch.Tensor | None
     pooled: torch.Tensor | None = None
+    tempo: torch.Tensor | None = None
 
     def rows(self, stop: int) -> TextContext:
         """The first `stop` captions (the conditional half of a CFG batch), as views."""
         kv = tuple((k[:stop], v[:stop]) for k, v in self.kv)
         mask = None if self.mask is None else self.mask[:stop]
         return TextContext(
-            kv=kv, mask=mask, pooled=None if self.pooled is None else self.pooled[:stop]
+            kv=kv,
+            mask=mask,
+            pooled=None if self.pooled is None else self.pooled[:stop],
+            tempo=None if self.tempo is None else self.tempo[:stop],
         )
 
     @property

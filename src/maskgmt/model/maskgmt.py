@@ -18,6 +18,7 @@ from maskgmt.model.layers import TextContext
 from maskgmt.model.loss import MaskGmtLoss
 from maskgmt.model.masking import sample_levels, sample_prefix, sample_training_mask
 from maskgmt.model.persistence import load_pretrained, push_to_hub, save_pretrained
+from maskgmt.model.tempo import tempo_inputs
 from maskgmt.model.text_loader import load_registered_text_encoder
 from maskgmt.model.transformer import MaskGmtTransformer
 
@@ -182,12 +183,14 @@ class MaskGmt(nn.Module):
         text_embeds: torch.Tensor | None = None,
         text_mask: torch.Tensor | None = None,
         padding_mask: torch.Tensor | None = None,
+        bpm: torch.Tensor | None = None,
+        frame_offset: torch.Tensor | None = None,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
         """Training loss (scalar) for codes[B, K, T]; see `compute_loss`."""
         return self.compute_loss(
             music_ids, texts, text_embeds=text_embeds, text_mask=text_mask,
-            padding_mask=padding_mask, generator=generator,
+            padding_mask=padding_mask, bpm=bpm, frame_offset=frame_offset, generator=generator,
         ).loss  # fmt: skip
 
     def compute_loss(
@@ -200,6 +203,8 @@ class MaskGmt(nn.Module):
         padding_mask: torch.Tensor | None = None,
         levels: torch.Tensor | None = None,
         token_mask: torch.Tensor | None = None,
+        bpm: torch.Tensor | None = None,
+        frame_offset: torch.Tensor | None = None,
         generator: torch.Generator | None = None,
     ) -> MaskGmtLoss:
         """Masked-token loss of one batch.
@@ -209,14 +214,16 @@ class MaskGmt(nn.Module):
         a clip's end from attention and loss. Each sample trains one level q: a cosine-scheduled
         share of level q is masked, levels < q stay visible, levels > q are masked entirely.
         levels[B] long and token_mask[B, T] bool (True = hidden) fix the draw, for evaluation.
+        bpm[B] float (NaN = none) and frame_offset[B] long drive a model's tempo clock
+        (model/tempo.py); by default the tempo is read from `texts` and the offset is 0.
         """
         tc = self.transformer.config
         codes, frame_mask = self._check_codes(music_ids, padding_mask)
         b, k, t = codes.shape
         emb, tmask = self.encode_text(texts, text_embeds, text_mask, batch=b)
+        tempo = self._tempo(bpm, frame_offset, texts, b)
         if self.training and self.config.cond_drop_prob > 0:
-            drop = torch.rand(b, device=self.device, generator=generator)
-            tmask = tmask & ~(drop < self.config.cond_drop_prob)[:, None]  # null text only
+            tmask, tempo = self._drop_conditions(tmask, tempo, generator)
 
         if levels is None:
             level = sample_levels(b, self.level_weights, device=self.device, generator=generator)
@@ -240,7 +247,7 @@ class MaskGmt(nn.Module):
                 )
         inputs = self._hide(codes, level, hide, frame_mask, given)
 
-        text = self.transformer.backbone.text_context(emb, tmask)
+        text = self.transformer.backbone.text_context(emb, tmask, tempo)
         h = self.transformer.hidden(inputs, level, text, frame_mask)  # (B, T, D)
         target = codes.gather(1, level[:, None, None].expand(b, 1, t))[:, 0]  # (B, T)
         rows_b, rows_t = hide.nonzero(as_tuple=True)
@@ -289,11 +296,14 @@ class MaskGmt(nn.Module):
         text_mask: torch.Tensor | None = None,
         padding_mask: torch.Tensor | None = None,
         token_mask: torch.Tensor | None = None,
+        bpm: torch.Tensor | None = None,
+        frame_offset: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Logits [B, T, V] of codec level `level`, seeing levels below it and text, as in training.
 
         Levels above `level` are hidden; token_mask[B, T] bool (True = hidden) hides part of
-        `level` itself (default: all of it). The text is never dropped here.
+        `level` itself (default: all of it). The text is never dropped here. bpm and
+        frame_offset: as in `compute_loss`.
         """
         tc = self.transformer.config
         codes, frame_mask = self._check_codes(music_ids, padding_mask)
@@ -307,10 +317,43 @@ class MaskGmt(nn.Module):
             hide = token_mask.to(self.device)
         emb, tmask = self.encode_text(texts, text_embeds, text_mask, batch=b)
         level_t = torch.full((b,), level, dtype=torch.long, device=self.device)
-        text = self.transformer.backbone.text_context(emb, tmask)
+        tempo = self._tempo(bpm, frame_offset, texts, b)
+        text = self.transformer.backbone.text_context(emb, tmask, tempo)
         inputs = self._hide(codes, level_t, hide, frame_mask)
         h = self.transformer.hidden(inputs, level_t, text, frame_mask)
         return self.transformer.level_logits(h, level)
+
+    def _tempo(
+        self,
+        bpm: torch.Tensor | None,
+        frame_offset: torch.Tensor | None,
+        texts: Sequence[str] | None,
+        batch: int,
+    ) -> torch.Tensor | None:
+        """The tempo clock's input [B, 2] (bpm, frame offset), or None for a clock-less model."""
+        if self.transformer.config.clock_frame_rate <= 0:
+            return None
+        return tempo_inputs(bpm, frame_offset, texts, batch=batch, device=self.device)
+
+    def _drop_conditions(
+        self,
+        tmask: torch.Tensor,
+        tempo: torch.Tensor | None,
+        generator: torch.Generator | None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Caption dropout for CFG: text_mask[B, L] False on dropped captions (null text only).
+
+        The tempo clock's bpm is dropped with each dropped caption, and on its own with the
+        same probability, so that captions that name no tempo are seen in training too.
+        """
+        b, p = tmask.shape[0], self.config.cond_drop_prob
+        drop = torch.rand(b, device=self.device, generator=generator) < p
+        tmask = tmask & ~drop[:, None]
+        if tempo is not None:
+            alone = torch.rand(b, device=self.device, generator=generator) < p
+            tempo = tempo.clone()
+            tempo[drop | alone, 0] = float("nan")
+        return tmask, tempo
 
     def _check_codes(
         self, music_ids: torch.Tensor, padding_mask: torch.Tensor | None

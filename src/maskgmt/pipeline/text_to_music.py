@@ -178,7 +178,7 @@ class TextToMusic:
                 context = min(plan.overlap if windows else plan.window - 1, codes.shape[-1])
                 keep = codes[..., codes.shape[-1] - context :]
                 n_new = min(plan.window - context, plan.total - codes.shape[-1])
-                out = self._continue(plan, keep, n_new)
+                out = self._continue(plan, keep, n_new, start=codes.shape[-1] - context)
                 codes = torch.cat([codes, out[..., context:]], dim=-1)
                 windows += 1
                 bar.update(n_new)
@@ -240,8 +240,12 @@ class TextToMusic:
             )
         return prompt_codes.to(self.device).long().expand(b, -1, -1).clone()
 
-    def _continue(self, plan: _Continuation, keep: torch.Tensor, n_new: int) -> torch.Tensor:
-        """One window: keep[B, K, Tk] held fixed, then n_new frames made -> codes[B, K, Tk + n]."""
+    def _continue(
+        self, plan: _Continuation, keep: torch.Tensor, n_new: int, *, start: int
+    ) -> torch.Tensor:
+        """One window: keep[B, K, Tk] held fixed, then n_new frames made -> codes[B, K, Tk + n].
+
+        `start` is the window's first frame within the piece (the tempo clock's phase)."""
         b, k, given = keep.shape[0], keep.shape[1], keep.shape[-1]
         prompt = torch.zeros(b, k, given + n_new, dtype=torch.long, device=self.device)
         prompt_mask = torch.zeros_like(prompt, dtype=torch.bool)
@@ -250,6 +254,7 @@ class TextToMusic:
         return self.model.generate(
             **plan.captions,
             num_frames=given + n_new,
+            frame_offset=start,
             generator=plan.generator,
             prompt=prompt if given else None,
             prompt_mask=prompt_mask if given else None,
@@ -316,6 +321,7 @@ class TextToMusic:
             made = self.model.generate(
                 **text_kwargs,
                 num_frames=hi - lo,
+                frame_offset=lo,
                 generator=generator,
                 prompt=out[..., lo:hi],
                 prompt_mask=given,

@@ -42,6 +42,9 @@ class ModelConfig:
     """Masked span length in frames (1 = token masking; MAGNeT uses spans of 3)."""
     pooled_text: bool = False
     """Also add the caption's mean embedding to every frame, besides cross-attention."""
+    tempo_clock: bool = False
+    """Add a beat-phase clock at the caption's tempo to every frame (model/tempo.py); trained
+    on the manifest's `tempo_bpm`, read from the caption ("96 BPM", "slow") at generation."""
     prefix_prob: float = 0.0
     """Share of samples trained as continuations: a prefix (10-70% of the crop) is given on every
     level and only the rest is masked, as `generate` sees in the windows after the first."""
@@ -69,8 +72,11 @@ class ModelConfig:
             key = "text_encoder:" if problem != str(e) else ""
             raise ValueError(f"model.{key}{problem}") from None
 
-    def backbone(self, *, num_tokens: int, seq_len: int, n_q: int, text_dim: int) -> BackboneConfig:
-        """The transformer shape of this section, with V, T, K and the text width of the run."""
+    def backbone(
+        self, *, num_tokens: int, seq_len: int, n_q: int, text_dim: int, frame_rate: float = 0.0
+    ) -> BackboneConfig:
+        """The transformer shape of this section, with V, T, K, the text width and the codec's
+        frame rate (for the tempo clock) of the run."""
         return BackboneConfig(
             num_tokens=num_tokens,
             seq_len=seq_len,
@@ -82,6 +88,7 @@ class ModelConfig:
             ff_mult=self.ff_mult,
             text_dim=text_dim,
             pooled_text=self.pooled_text,
+            clock_frame_rate=float(frame_rate) if self.tempo_clock else 0.0,
         )
 
     def choices(self, *, n_q: int, text_encoder_name: str) -> MaskGmtConfig:

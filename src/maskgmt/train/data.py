@@ -119,9 +119,13 @@ def model_inputs(
     else:
         with torch.no_grad():
             emb, mask = encoder.encode(batch["texts"])
-    return {
+    inputs = {
         "music_ids": batch["codes"].to(device),
         "padding_mask": batch["padding_mask"].to(device),
         "text_embeds": emb.to(device=device, dtype=torch.float32),
         "text_mask": mask.to(device),
     }
+    if "bpm" in batch:  # the tempo clock's inputs (ignored by a model without a clock)
+        inputs["bpm"] = batch["bpm"].to(device)
+        inputs["frame_offset"] = batch["frame_offset"].to(device)
+    return inputs

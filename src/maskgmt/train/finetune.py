@@ -32,6 +32,7 @@ from maskgmt.model import MaskGmt
 _FROM_CONFIG = ("dim", "depth", "heads", "dim_head", "ff_mult", "pooled_text")
 _FROM_CODEC = ("num_tokens", "n_q")
 _POS_EMB = "pos_emb"
+_CLOCK = "clock_proj.weight"  # the tempo clock's projection (model/backbone.py)
 
 # In the run folder of a run started with `init=`: {"init_from": the model folder or hub id}.
 INIT_FILE = "init.json"
@@ -118,6 +119,9 @@ def architecture_mismatch(model: MaskGmt, source: MaskGmt) -> list[str]:
     a, b = model.config.self_token_critic, source.config.self_token_critic
     if a != b:
         out.append(f"self_token_critic (run {a!r}, folder {b!r})")
+    if folder["clock_frame_rate"] > 0 and run["clock_frame_rate"] != folder["clock_frame_rate"]:
+        # A run may add a clock to a folder without one (it starts at zero), never drop one.
+        out.append(f"tempo_clock (run {run['clock_frame_rate'] > 0}, folder True)")
     return out
 
 
@@ -154,13 +158,15 @@ def load_init_weights(model: MaskGmt, source: MaskGmt) -> str | None:
     """
     state = source.state_dict()
     target = model.state_dict()
-    missing = sorted(set(target) - set(state))
+    added = sorted(n for n in set(target) - set(state) if n.endswith(_CLOCK))
+    missing = sorted(set(target) - set(state) - set(added))
     unexpected = sorted(set(state) - set(target))
-    note = None
+    note = "the folder has no tempo clock: this run's starts at zero" if added else None
     fitted: dict[str, torch.Tensor] = {}
     wrong = []
     for name, tensor in target.items():
         if name not in state:
+            fitted[name] = tensor  # an added clock keeps its zero init
             continue
         value = state[name]
         if value.shape != tensor.shape:

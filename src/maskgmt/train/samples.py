@@ -55,6 +55,7 @@ class AudioSampler:
             text_mask=inputs["text_mask"],
             num_frames=inputs["music_ids"].shape[-1],
             steps=steps,
+            bpm=inputs.get("bpm"),
             generator=torch.Generator(device=model.device).manual_seed(self.seed),
         )
         model.train(was_training)

@@ -166,7 +166,8 @@ def _text_gain(run: Run, rows: list[int]) -> dict[str, Any]:
         inputs = model_inputs(batch, run.encoder, model.device)
         with run.accelerator.autocast():
             meter.add(model, inputs["music_ids"], inputs["text_embeds"], inputs["text_mask"],
-                      padding_mask=inputs["padding_mask"], seed=cfg.seed * 7919 + b)  # fmt: skip
+                      padding_mask=inputs["padding_mask"], seed=cfg.seed * 7919 + b,
+                      bpm=inputs.get("bpm"), frame_offset=inputs.get("frame_offset"))  # fmt: skip
     gain = meter.result(run.accelerator.reduce(meter.totals, reduction="sum"))
     return {**gain, "seconds": round(time.monotonic() - start, 3)}
 
