@@ -12,7 +12,7 @@ arm() {  # arm NAME CORE CONFIG
   local start=(--resume)
   if [ ! -d "$work/$1/run" ]; then start=(--init "$shipped"); fi
   taskset -c "$2" python -m maskgmt train --data "$work/cache" --out "$work/$1/run" \
-      --preset tiny --config "$3" --max-minutes 60 "${start[@]}" --no-progress \
+      --preset tiny --config "$3" --max-minutes 75 "${start[@]}" --no-progress \
       > "$work/$1.train.log" 2>&1
 }
 arm control 0 "$here/tempo_control.yaml" &
