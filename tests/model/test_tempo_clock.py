@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from maskgmt.model import MaskGmt, debug_model
-from maskgmt.model.tempo import caption_bpm, clock_features, tempo_inputs
+from maskgmt.model.cues import cue_inputs
+from maskgmt.model.tempo import caption_bpm, clock_features
 
 from .conftest import K, T, V, random_codes, text_inputs
 
@@ -52,18 +53,26 @@ def test_clock_features_run_at_the_beat_and_vanish_without_a_tempo() -> None:
     assert not torch.allclose(other[0, 0], feats[0, 0])
 
 
-def test_tempo_inputs_refuse_bad_values() -> None:
+def test_cue_inputs_read_captions_and_refuse_bad_values() -> None:
     dev = torch.device("cpu")
-    out = tempo_inputs(None, None, ["slow", "no tempo here"], batch=2, device=dev)
+    out = cue_inputs(None, None, None, ["slow, in D minor", "no tempo here"], batch=2, device=dev)
     assert out[0, 0] == 64.0 and math.isnan(out[1, 0]) and not out[:, 1].any()
+    assert out[0, 2] == 2 + 12 and math.isnan(out[1, 2])  # D minor; no key named
+    named = cue_inputs(90.0, 3, ["F# major", None], None, batch=2, device=dev)
+    assert named[:, 0].tolist() == [90.0, 90.0] and named[:, 1].tolist() == [3.0, 3.0]
+    assert named[0, 2] == 6 and math.isnan(named[1, 2])
     with pytest.raises(ValueError, match="bpm: expected tempi in"):
-        tempo_inputs(5000.0, 0, None, batch=1, device=dev)
+        cue_inputs(5000.0, 0, None, None, batch=1, device=dev)
     with pytest.raises(ValueError, match="bpm: expected one or 2 numbers"):
-        tempo_inputs([90.0], 0, None, batch=2, device=dev)
+        cue_inputs([90.0], 0, None, None, batch=2, device=dev)
     with pytest.raises(ValueError, match="frame_offset: expected a tensor of 2 ints"):
-        tempo_inputs(90.0, torch.tensor([0.5, 1.0]), None, batch=2, device=dev)
+        cue_inputs(90.0, torch.tensor([0.5, 1.0]), None, None, batch=2, device=dev)
     with pytest.raises(ValueError, match="frame_offset: expected frames >= 0"):
-        tempo_inputs(90.0, -1, None, batch=2, device=dev)
+        cue_inputs(90.0, -1, None, None, batch=2, device=dev)
+    with pytest.raises(ValueError, match="key: expected a key like 'D minor'"):
+        cue_inputs(None, 0, "H minor", None, batch=1, device=dev)
+    with pytest.raises(ValueError, match="key: expected key indices 0..23"):
+        cue_inputs(None, 0, 24, None, batch=1, device=dev)
 
 
 def test_a_new_clock_starts_silent_and_then_changes_the_logits() -> None:
@@ -108,15 +117,17 @@ def test_generate_reads_the_tempo_from_the_caption(encoder) -> None:
 
 def test_caption_dropout_drops_the_tempo_with_the_caption_and_alone() -> None:
     model = _clock_model(cond_drop_prob=0.5).train()
-    tempo = torch.tensor([[90.0, 0.0]] * 64)
+    cues = torch.tensor([[90.0, 7.0, 3.0]] * 64)
     tmask, dropped = model._drop_conditions(
-        torch.ones(64, 3, dtype=torch.bool), tempo, torch.Generator().manual_seed(0)
+        torch.ones(64, 3, dtype=torch.bool), cues, torch.Generator().manual_seed(0)
     )
     no_caption = ~tmask.any(dim=1)
-    no_tempo = torch.isnan(dropped[:, 0])
-    assert no_tempo[no_caption].all()  # a dropped caption takes its tempo with it
-    assert (no_tempo & ~no_caption).any()  # and a tempo is also dropped on its own
-    assert not torch.isnan(tempo).any()  # the caller's tensor is left alone
+    no_tempo, no_key = torch.isnan(dropped[:, 0]), torch.isnan(dropped[:, 2])
+    assert no_tempo[no_caption].all() and no_key[no_caption].all()  # they go with the caption
+    assert (no_tempo & ~no_caption).any() and (no_key & ~no_caption).any()  # and alone
+    assert (no_tempo != no_key).any()  # each on its own draw
+    assert (dropped[:, 1] == 7.0).all()  # the frame offset is never dropped
+    assert not torch.isnan(cues).any()  # the caller's tensor is left alone
 
 
 def test_the_clock_teaches_a_beat_that_the_text_does_not_carry() -> None:

@@ -185,3 +185,13 @@ def test_a_tempo_clock_can_be_added_to_a_folder_but_never_dropped(
         train(tiny(), data_dir=cache_dir, out_dir=tmp_path / "ft", init=result.model_dir)
     with pytest.raises(ValueError, match="'model.tempo_clock' must be true/false"):
         tiny({"tempo_clock": "yes"})
+
+
+def test_a_key_cue_can_be_added_to_a_folder_but_never_dropped(
+    cache_dir: Path, folder: Path, tmp_path: Path
+) -> None:
+    result = train(tiny({"key_cue": True}, steps=1), data_dir=cache_dir,
+                   out_dir=tmp_path / "key", init=folder)  # fmt: skip
+    assert result.model.transformer.config.key_cue
+    with pytest.raises(ValueError, match=r"key_cue \(run False, folder True\)"):
+        train(tiny(), data_dir=cache_dir, out_dir=tmp_path / "ft", init=result.model_dir)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from maskgmt.model import key_cue, tempo
 from maskgmt.model.config import BackboneConfig
+from maskgmt.model.cues import BPM, KEY, OFFSET
 from maskgmt.model.layers import Block, TextContext, key_padding_mask
-from maskgmt.model.tempo import NUM_FEATURES, clock_features
 
 
 class CodeBackbone(nn.Module):
@@ -52,8 +53,11 @@ class CodeBackbone(nn.Module):
         if c.clock_frame_rate > 0:
             # Zero-initialised like the pooled cue: a model gains a clock without losing what
             # it has learned (fine-tuning a clock-less folder starts from its exact outputs).
-            self.clock_proj = nn.Linear(NUM_FEATURES, c.dim, bias=False)
+            self.clock_proj = nn.Linear(tempo.NUM_FEATURES, c.dim, bias=False)
             nn.init.zeros_(self.clock_proj.weight)
+        if c.key_cue:
+            self.key_proj = nn.Linear(key_cue.NUM_FEATURES, c.dim, bias=False)
+            nn.init.zeros_(self.key_proj.weight)
         nn.init.normal_(self.code_emb.weight, std=0.02)
         self.register_buffer(
             "level_offsets", torch.arange(c.n_q) * (c.num_tokens + 1), persistent=False
@@ -62,27 +66,37 @@ class CodeBackbone(nn.Module):
     # ---- inputs ------------------------------------------------------------------------------
 
     def text_context(
-        self, text_emb: torch.Tensor, text_mask: torch.Tensor, tempo: torch.Tensor | None = None
+        self, text_emb: torch.Tensor, text_mask: torch.Tensor, cues: torch.Tensor | None = None
     ) -> TextContext:
         """text_emb[B, L, text_dim], text_mask[B, L] bool -> cross-attn keys/values per block.
 
-        tempo[B, 2] float: (bpm, frame offset) per clip for the tempo clock (bpm NaN = none);
-        ignored by a backbone without a clock, and no tempo at all when None.
+        cues[B, 3] float: (bpm, frame offset, key) per clip (NaN = none, model/cues.py), for the
+        tempo clock and the key cue; dropped by a backbone with neither.
         """
         text = self.text_norm(text_emb)
         keep = torch.cat([text_mask.new_ones(text_mask.shape[0], 1), text_mask], dim=1)
         kv = tuple(block.cross_attn.text_kv(text) for block in self.blocks)
         pooled = self._pool(text, text_mask) if self.config.pooled_text else None
-        if self.config.clock_frame_rate <= 0:
-            tempo = None
-        return TextContext(kv=kv, mask=key_padding_mask(keep), pooled=pooled, tempo=tempo)
+        if not self.uses_cues:
+            cues = None
+        return TextContext(kv=kv, mask=key_padding_mask(keep), pooled=pooled, cues=cues)
 
-    def clock(self, tempo: torch.Tensor, num_frames: int) -> torch.Tensor:
-        """tempo[B, 2] (bpm, frame offset) -> the clock's frame inputs [B, T, D]."""
-        feats = clock_features(
-            tempo[:, 0], tempo[:, 1].round().long(), num_frames, self.config.clock_frame_rate
-        )
-        return self.clock_proj(feats.to(self.clock_proj.weight.dtype))
+    @property
+    def uses_cues(self) -> bool:
+        return self.config.clock_frame_rate > 0 or self.config.key_cue
+
+    def cue_inputs(self, cues: torch.Tensor, num_frames: int) -> torch.Tensor:
+        """cues[B, 3] (bpm, frame offset, key) -> what the clock and key cue add [B, T, D]."""
+        c = self.config
+        out = torch.zeros(cues.shape[0], 1, c.dim, device=cues.device)
+        if c.clock_frame_rate > 0:
+            offset = cues[:, OFFSET].round().long()
+            feats = tempo.clock_features(cues[:, BPM], offset, num_frames, c.clock_frame_rate)
+            out = out + self.clock_proj(feats.to(self.clock_proj.weight.dtype))
+        if c.key_cue:
+            feats = key_cue.key_features(cues[:, KEY])
+            out = out + self.key_proj(feats.to(self.key_proj.weight.dtype))[:, None, :]
+        return out
 
     def _pool(self, text: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
         """Normalised text[B, L, text_dim], mask[B, L] -> [B, D]; the learned null where the
@@ -131,8 +145,8 @@ class CodeBackbone(nn.Module):
         attn_mask = key_padding_mask(frame_mask)
         if text.pooled is not None:
             x = x + text.pooled[:, None, :]
-        if text.tempo is not None:
-            x = x + self.clock(text.tempo, x.shape[1]).to(x.dtype)
+        if text.cues is not None:
+            x = x + self.cue_inputs(text.cues, x.shape[1]).to(x.dtype)
         last = len(self.blocks) - 1
         for i, (block, kv) in enumerate(zip(self.blocks, text.kv, strict=True)):
             x = block(

@@ -128,6 +128,24 @@ def check_text_embeds(
     check_bool_mask(mask_name, mask, (b, n), "True = real text token")
 
 
+def parse_steps_text(
+    text: str, name: str = "steps", *, max_steps: int | None = None
+) -> int | tuple[int, ...]:
+    """The text form of `steps` (the CLI flag, the web page's box): '12' -> 12, '16, 8, 4' ->
+    (16, 8, 4). A list shorter than the model's levels repeats its last value (`check_steps`)."""
+    parts = [p.strip() for p in str(text).split(",")]
+    if not all(p.isdigit() for p in parts):
+        raise ValueError(
+            f"{name}: expected an int, or comma-separated ints like 16,2 (the last value "
+            f"repeats for the levels above), got {text!r}"
+        )
+    values = tuple(int(p) for p in parts)
+    if min(values) < 1 or (max_steps is not None and max(values) > max_steps):
+        limit = ">= 1" if max_steps is None else f"in [1, {max_steps}]"
+        raise ValueError(f"{name}: every step count must be {limit}, got {text!r}")
+    return values[0] if len(values) == 1 else values
+
+
 def check_steps(steps: Any, num_levels: int) -> tuple[int, ...]:
     """steps: an int for every level, or one int per level -> tuple of K ints >= 1.
 

@@ -36,6 +36,7 @@ class BackboneConfig:
     pooled_text: bool = False  # also add the mean caption embedding to every frame (global cue)
     # Frames per second of the codes, for the tempo clock (model/tempo.py); 0 = no clock.
     clock_frame_rate: float = 0.0
+    key_cue: bool = False  # add the caption's key as a pitch-class vector (model/key_cue.py)
 
     def __post_init__(self) -> None:
         for name in (
@@ -50,6 +51,7 @@ class BackboneConfig:
         ):
             _positive_int(name, getattr(self, name))
         _require(isinstance(self.pooled_text, bool), "pooled_text", "a bool", self.pooled_text)
+        _require(isinstance(self.key_cue, bool), "key_cue", "a bool", self.key_cue)
         ok = isinstance(self.ff_mult, (int, float)) and math.isfinite(self.ff_mult)
         _require(ok and self.ff_mult > 0, "ff_mult", "a positive number", self.ff_mult)
         rate = self.clock_frame_rate

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 # "full": the level wholly hidden (the first decoding step: the text must decide everything);
 # "partial": a fixed share of it hidden at random (the training mix, at one comparable share).
 CONDITIONS = ("full", "partial")
+SHUFFLED_CUES = ("bpm", "key")  # the cues a caption states: they go with it when shuffled
 # Rows of TextGainMeter.totals[condition]: loss sums, scored tokens, clips measured, and clips
 # whose shuffled caption differs from their own.
 TRUE, SHUFFLED, TOKENS, CLIPS, DIFFERING = range(5)
@@ -95,19 +96,18 @@ def level_loss_sum(
     text_mask: torch.Tensor,
     hide: torch.Tensor,
     padding_mask: torch.Tensor | None,
-    tempo: tuple[torch.Tensor | None, torch.Tensor | None] = (None, None),
+    cues: dict[str, torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Summed cross-entropy (nats, float64) and count of the hidden real tokens of one level.
 
     codes[B, K, T]; levels below `level` are visible, levels above hidden, hide[B, T] bool
     (True = hidden) hides part of `level` itself; the text is never dropped (`MaskGmt.logits`).
-    tempo: (bpm[B], frame_offset[B]) for a model's tempo clock, or (None, None).
+    cues: `MaskGmt.logits` keywords of the tempo clock and key cue (bpm, frame_offset, key).
     """
     device = model.device
-    bpm, frame_offset = tempo
     logits = model.logits(
         codes, level, text_embeds=text_emb, text_mask=text_mask, padding_mask=padding_mask,
-        token_mask=hide, bpm=bpm, frame_offset=frame_offset,
+        token_mask=hide, **(cues or {}),
     )  # (B, T, V)  # fmt: skip
     scored = hide.to(device)
     if padding_mask is not None:
@@ -144,13 +144,13 @@ class TextGainMeter:
         padding_mask: torch.Tensor | None = None,
         levels: Sequence[int] | None = None,
         seed: int = 0,
-        bpm: torch.Tensor | None = None,
-        frame_offset: torch.Tensor | None = None,
+        cues: dict[str, torch.Tensor] | None = None,
     ) -> None:
         """Score one batch: codes[B, K, T], text_emb[B, L, D], text_mask[B, L] bool,
         padding_mask[B, T] bool (True = real frame). A batch of one clip adds nothing.
-        bpm[B] and frame_offset[B] feed a model's tempo clock; the bpm is shuffled with the
-        captions (it is part of what the caption says).
+        cues: per-clip [B] tensors for a model's tempo clock and key cue ("bpm",
+        "frame_offset", "key"); bpm and key are shuffled with the captions (the caption says
+        them), the frame offset stays with its clip.
 
         The masks and the caption shuffle come from a CPU generator seeded with `seed` (never
         the global RNG), and true and shuffled captions see the same masks. `model` is put in
@@ -169,7 +169,7 @@ class TextGainMeter:
             with torch.inference_mode():
                 for q in levels:
                     self._add_level(
-                        model, codes, q, (text_emb, text_mask, bpm, frame_offset), perm,
+                        model, codes, q, (text_emb, text_mask, cues or {}), perm,
                         padding_mask, gen,
                     )  # fmt: skip
                     self.totals[:, CLIPS, q] += codes.shape[0]
@@ -182,15 +182,15 @@ class TextGainMeter:
         model: MaskGmt,
         codes: torch.Tensor,
         level: int,
-        text: tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None],
+        text: tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]],
         perm: torch.Tensor,
         padding_mask: torch.Tensor | None,
         generator: torch.Generator,
     ) -> None:
         """Both conditions of one level, each with the true and the shuffled captions.
 
-        text: (emb[B, L, D], mask[B, L], bpm[B] or None, frame_offset[B] or None)."""
-        text_emb, text_mask, bpm, offset = text
+        text: (emb[B, L, D], mask[B, L], the cues as in `add`)."""
+        text_emb, text_mask, cues = text
         b, _, t = codes.shape
         frames = torch.ones(b, t, dtype=torch.bool)
         if padding_mask is not None:
@@ -202,16 +202,19 @@ class TextGainMeter:
                 fixed_share_mask(frames, self.share, span_len=span_len, generator=generator)
             )
         p = perm.to(text_emb.device)
-        shuffled_bpm = None if bpm is None else bpm[perm.to(bpm.device)]
+        shuffled_cues = {
+            name: value[perm.to(value.device)] if name in SHUFFLED_CUES else value
+            for name, value in cues.items()
+        }
         captions = (
-            (TRUE, text_emb, text_mask, bpm),
-            (SHUFFLED, text_emb[p], text_mask[p], shuffled_bpm),
+            (TRUE, text_emb, text_mask, cues),
+            (SHUFFLED, text_emb[p], text_mask[p], shuffled_cues),
         )
         dev = self.totals.device
         for c, hide in enumerate(hides):
-            for row, emb, mask, tempo in captions:
+            for row, emb, mask, clip_cues in captions:
                 ce, n = level_loss_sum(
-                    model, codes, level, emb, mask, hide, padding_mask, (tempo, offset)
+                    model, codes, level, emb, mask, hide, padding_mask, clip_cues
                 )
                 self.totals[c, row, level] += ce.to(dev)
             self.totals[c, TOKENS, level] += n.to(dev)
@@ -245,8 +248,7 @@ def text_information_gain(
     share: float | None = 0.5,
     levels: Sequence[int] | None = None,
     seed: int = 0,
-    bpm: torch.Tensor | None = None,
-    frame_offset: torch.Tensor | None = None,
+    cues: dict[str, torch.Tensor] | None = None,
 ) -> dict[str, Any]:
     """Per codec level: teacher-forced loss with shuffled captions minus with the true ones.
 
@@ -256,13 +258,13 @@ def text_information_gain(
     visible, above hidden: the first decoding step), "partial" hides a fixed `share` of it at
     random (None: skip it). Gains are in nats per token; about 0 means the text is ignored.
     levels: which levels to measure (default all, one at a time). A batch of one clip gives
-    None gains and a "reason". bpm[B] / frame_offset[B]: a tempo clock's inputs, shuffled
-    with the captions. See `TextGainMeter.result` for the returned dict.
+    None gains and a "reason". cues: as in `TextGainMeter.add` (bpm and key are shuffled with
+    the captions). See `TextGainMeter.result` for the returned dict.
     """
     meter = TextGainMeter(model.transformer.config.n_q, share=share)
     meter.add(
         model, codes, text_emb, text_mask, padding_mask=padding_mask, levels=levels, seed=seed,
-        bpm=bpm, frame_offset=frame_offset,
+        cues=cues,
     )  # fmt: skip
     return meter.result()
 

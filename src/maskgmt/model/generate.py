@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from maskgmt.model import checks
+from maskgmt.model.cues import drop_caption_cues
 from maskgmt.model.layers import TextContext, take_frames
 from maskgmt.model.masking import masked_count_after_step
 from maskgmt.model.plan import (  # noqa: F401 (the defaults and _Plan are imported from here too)
@@ -71,6 +72,7 @@ def generate(
     anneal_temperature: bool = ANNEAL_TEMPERATURE,
     remask_span: int = REMASK_SPAN,
     bpm: float | Sequence[float | None] | torch.Tensor | None = None,
+    key: int | str | Sequence[int | str | None] | torch.Tensor | None = None,
     frame_offset: int | Sequence[int] | torch.Tensor = 0,
 ) -> torch.Tensor:
     """Generate codes[B, K, T] long in [0, V): level 0 from all-masked, then each level above.
@@ -107,6 +109,8 @@ def generate(
     bpm: for a model with a tempo clock, the tempo in quarter notes per minute (one number, or
       one per clip; None/NaN = none). Default: read from each caption ("96 BPM", "slow").
       The unconditional branch has no tempo, so CFG strengthens it. Ignored without a clock.
+    key: for a model with a key cue, the key ("D minor", or 0..23: tonic + 12 for minor), one
+      or one per clip. Default: read from each caption. Ignored without a key cue.
     frame_offset: the first frame's index within the piece (the clock's phase), e.g. where a
       continuation window starts.
     """
@@ -133,7 +137,7 @@ def generate(
         plan, text = _unguided(plan), _null_text(model, batch)
     else:
         text = model.encode_text(texts, text_embeds, text_mask, batch=batch)
-    text = (*text, model._tempo(bpm, frame_offset, texts, batch))
+    text = (*text, model._cues(bpm, frame_offset, key, texts, batch))
     codes, fixed = _start(model, batch, num_frames, prompt, prompt_mask)
 
     negative = None
@@ -205,28 +209,27 @@ def _decode(
 ) -> torch.Tensor:
     """Fill codes[B, K, T] level by level, keeping prompt tokens where fixed[B, K, T] -> codes.
 
-    text_in: (emb[B, L, text_dim], mask[B, L], tempo[B, 2] or None); negative: (emb, mask) for
+    text_in: (emb[B, L, text_dim], mask[B, L], cues[B, 3] or None); negative: (emb, mask) for
     the unconditional branch, or None for the learned null text. The unconditional branch has
-    no tempo.
+    none of the caption's cues (tempo, key).
     """
     batch, k_levels, t = codes.shape
-    emb, tmask, tempo = text_in
+    emb, tmask, cues = text_in
     # ---- text: keys/values once per call ---------------------------------------------------
     if plan.guided:
         # Without negative texts the unconditional branch sees only the learned null token.
         neg_emb, neg_mask = negative or (emb[:, :1] * 0, tmask[:, :1] & False)
         both_emb, both_mask = _stack_padded(emb, tmask, neg_emb, neg_mask)
-        both_tempo = None
-        if tempo is not None:
-            no_tempo = tempo.clone()
-            no_tempo[:, 0] = float("nan")
-            both_tempo = torch.cat([tempo, no_tempo])
+        both_cues = None
+        if cues is not None:
+            all_rows = torch.ones(batch, dtype=torch.bool, device=cues.device)
+            both_cues = torch.cat([cues, drop_caption_cues(cues, all_rows)])
         guided_text = model.transformer.backbone.text_context(
-            both_emb, both_mask, both_tempo
+            both_emb, both_mask, both_cues
         )  # cond, uncond
         cond_text = _first(guided_text, batch)  # a view: no second encoding for unguided levels
     else:
-        guided_text = cond_text = model.transformer.backbone.text_context(emb, tmask, tempo)
+        guided_text = cond_text = model.transformer.backbone.text_context(emb, tmask, cues)
     critic_text = None
     if plan.use_critic and model.token_critic is not None:
         critic_text = model.token_critic.backbone.text_context(emb, tmask)

@@ -18,14 +18,14 @@ class TextContext:
     `mask` is [B, 1, 1, 1 + L] bool (True = attend) or None when no text token is padded.
     `pooled` is [B, D], the caption's mean embedding projected to the model width and added to
     every frame, or None for a backbone built without `pooled_text`.
-    `tempo` is [B, 2] float: (bpm, frame offset) of each clip's tempo clock (bpm NaN = no
-    tempo), or None for a backbone without a clock (model/tempo.py).
+    `cues` is [B, 3] float: (bpm, frame offset, key) of each clip (NaN = no such cue) for the
+    tempo clock and the key cue, or None for a backbone with neither (model/cues.py).
     """
 
     kv: tuple[tuple[torch.Tensor, torch.Tensor], ...]
     mask: torch.Tensor | None
     pooled: torch.Tensor | None = None
-    tempo: torch.Tensor | None = None
+    cues: torch.Tensor | None = None
 
     def rows(self, stop: int) -> TextContext:
         """The first `stop` captions (the conditional half of a CFG batch), as views."""
@@ -35,7 +35,7 @@ class TextContext:
             kv=kv,
             mask=mask,
             pooled=None if self.pooled is None else self.pooled[:stop],
-            tempo=None if self.tempo is None else self.tempo[:stop],
+            cues=None if self.cues is None else self.cues[:stop],
         )
 
     @property

@@ -13,12 +13,12 @@ from torch import nn
 from maskgmt.model import checks
 from maskgmt.model.config import MaskGmtConfig
 from maskgmt.model.critic import TokenCritic
+from maskgmt.model.cues import BPM, KEY, cue_inputs, drop_caption_cues
 from maskgmt.model.generate import generate as _generate
 from maskgmt.model.layers import TextContext
 from maskgmt.model.loss import MaskGmtLoss
 from maskgmt.model.masking import sample_levels, sample_prefix, sample_training_mask
 from maskgmt.model.persistence import load_pretrained, push_to_hub, save_pretrained
-from maskgmt.model.tempo import tempo_inputs
 from maskgmt.model.text_loader import load_registered_text_encoder
 from maskgmt.model.transformer import MaskGmtTransformer
 
@@ -185,12 +185,14 @@ class MaskGmt(nn.Module):
         padding_mask: torch.Tensor | None = None,
         bpm: torch.Tensor | None = None,
         frame_offset: torch.Tensor | None = None,
+        key: torch.Tensor | None = None,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
         """Training loss (scalar) for codes[B, K, T]; see `compute_loss`."""
         return self.compute_loss(
             music_ids, texts, text_embeds=text_embeds, text_mask=text_mask,
-            padding_mask=padding_mask, bpm=bpm, frame_offset=frame_offset, generator=generator,
+            padding_mask=padding_mask, bpm=bpm, frame_offset=frame_offset, key=key,
+            generator=generator,
         ).loss  # fmt: skip
 
     def compute_loss(
@@ -205,6 +207,7 @@ class MaskGmt(nn.Module):
         token_mask: torch.Tensor | None = None,
         bpm: torch.Tensor | None = None,
         frame_offset: torch.Tensor | None = None,
+        key: torch.Tensor | None = None,
         generator: torch.Generator | None = None,
     ) -> MaskGmtLoss:
         """Masked-token loss of one batch.
@@ -214,16 +217,17 @@ class MaskGmt(nn.Module):
         a clip's end from attention and loss. Each sample trains one level q: a cosine-scheduled
         share of level q is masked, levels < q stay visible, levels > q are masked entirely.
         levels[B] long and token_mask[B, T] bool (True = hidden) fix the draw, for evaluation.
-        bpm[B] float (NaN = none) and frame_offset[B] long drive a model's tempo clock
-        (model/tempo.py); by default the tempo is read from `texts` and the offset is 0.
+        bpm[B] float (NaN = none), frame_offset[B] long and key[B] (0..23, NaN = none) feed a
+        model's tempo clock and key cue (model/cues.py); by default bpm and key are read from
+        `texts` and the offset is 0.
         """
         tc = self.transformer.config
         codes, frame_mask = self._check_codes(music_ids, padding_mask)
         b, k, t = codes.shape
         emb, tmask = self.encode_text(texts, text_embeds, text_mask, batch=b)
-        tempo = self._tempo(bpm, frame_offset, texts, b)
+        cues = self._cues(bpm, frame_offset, key, texts, b)
         if self.training and self.config.cond_drop_prob > 0:
-            tmask, tempo = self._drop_conditions(tmask, tempo, generator)
+            tmask, cues = self._drop_conditions(tmask, cues, generator)
 
         if levels is None:
             level = sample_levels(b, self.level_weights, device=self.device, generator=generator)
@@ -247,7 +251,7 @@ class MaskGmt(nn.Module):
                 )
         inputs = self._hide(codes, level, hide, frame_mask, given)
 
-        text = self.transformer.backbone.text_context(emb, tmask, tempo)
+        text = self.transformer.backbone.text_context(emb, tmask, cues)
         h = self.transformer.hidden(inputs, level, text, frame_mask)  # (B, T, D)
         target = codes.gather(1, level[:, None, None].expand(b, 1, t))[:, 0]  # (B, T)
         rows_b, rows_t = hide.nonzero(as_tuple=True)
@@ -298,12 +302,13 @@ class MaskGmt(nn.Module):
         token_mask: torch.Tensor | None = None,
         bpm: torch.Tensor | None = None,
         frame_offset: torch.Tensor | None = None,
+        key: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Logits [B, T, V] of codec level `level`, seeing levels below it and text, as in training.
 
         Levels above `level` are hidden; token_mask[B, T] bool (True = hidden) hides part of
-        `level` itself (default: all of it). The text is never dropped here. bpm and
-        frame_offset: as in `compute_loss`.
+        `level` itself (default: all of it). The text is never dropped here. bpm, frame_offset
+        and key: as in `compute_loss`.
         """
         tc = self.transformer.config
         codes, frame_mask = self._check_codes(music_ids, padding_mask)
@@ -317,43 +322,47 @@ class MaskGmt(nn.Module):
             hide = token_mask.to(self.device)
         emb, tmask = self.encode_text(texts, text_embeds, text_mask, batch=b)
         level_t = torch.full((b,), level, dtype=torch.long, device=self.device)
-        tempo = self._tempo(bpm, frame_offset, texts, b)
-        text = self.transformer.backbone.text_context(emb, tmask, tempo)
+        cues = self._cues(bpm, frame_offset, key, texts, b)
+        text = self.transformer.backbone.text_context(emb, tmask, cues)
         inputs = self._hide(codes, level_t, hide, frame_mask)
         h = self.transformer.hidden(inputs, level_t, text, frame_mask)
         return self.transformer.level_logits(h, level)
 
-    def _tempo(
+    def _cues(
         self,
-        bpm: torch.Tensor | None,
-        frame_offset: torch.Tensor | None,
+        bpm: Any,
+        frame_offset: Any,
+        key: Any,
         texts: Sequence[str] | None,
         batch: int,
     ) -> torch.Tensor | None:
-        """The tempo clock's input [B, 2] (bpm, frame offset), or None for a clock-less model."""
-        if self.transformer.config.clock_frame_rate <= 0:
+        """cues[B, 3] (bpm, frame offset, key) for the tempo clock and key cue, or None for a
+        model with neither (model/cues.py)."""
+        if not self.transformer.backbone.uses_cues:
             return None
-        return tempo_inputs(bpm, frame_offset, texts, batch=batch, device=self.device)
+        return cue_inputs(bpm, frame_offset, key, texts, batch=batch, device=self.device)
 
     def _drop_conditions(
         self,
         tmask: torch.Tensor,
-        tempo: torch.Tensor | None,
+        cues: torch.Tensor | None,
         generator: torch.Generator | None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Caption dropout for CFG: text_mask[B, L] False on dropped captions (null text only).
 
-        The tempo clock's bpm is dropped with each dropped caption, and on its own with the
-        same probability, so that captions that name no tempo are seen in training too.
+        The caption's cues (bpm, key) are dropped with each dropped caption, and each on its
+        own with the same probability, so that captions that name no tempo or key are seen in
+        training too. A model without cues draws exactly what it drew before cues existed.
         """
         b, p = tmask.shape[0], self.config.cond_drop_prob
         drop = torch.rand(b, device=self.device, generator=generator) < p
         tmask = tmask & ~drop[:, None]
-        if tempo is not None:
-            alone = torch.rand(b, device=self.device, generator=generator) < p
-            tempo = tempo.clone()
-            tempo[drop | alone, 0] = float("nan")
-        return tmask, tempo
+        if cues is not None:
+            cues = drop_caption_cues(cues, drop)
+            for column in (BPM, KEY):
+                alone = torch.rand(b, device=self.device, generator=generator) < p
+                cues = drop_caption_cues(cues, alone, column)
+        return tmask, cues
 
     def _check_codes(
         self, music_ids: torch.Tensor, padding_mask: torch.Tensor | None

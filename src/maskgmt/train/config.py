@@ -45,6 +45,9 @@ class ModelConfig:
     tempo_clock: bool = False
     """Add a beat-phase clock at the caption's tempo to every frame (model/tempo.py); trained
     on the manifest's `tempo_bpm`, read from the caption ("96 BPM", "slow") at generation."""
+    key_cue: bool = False
+    """Add the key the caption names ("in D minor") as a pitch-class vector to every frame
+    (model/key_cue.py)."""
     prefix_prob: float = 0.0
     """Share of samples trained as continuations: a prefix (10-70% of the crop) is given on every
     level and only the rest is masked, as `generate` sees in the windows after the first."""
@@ -89,6 +92,7 @@ class ModelConfig:
             text_dim=text_dim,
             pooled_text=self.pooled_text,
             clock_frame_rate=float(frame_rate) if self.tempo_clock else 0.0,
+            key_cue=self.key_cue,
         )
 
     def choices(self, *, n_q: int, text_encoder_name: str) -> MaskGmtConfig:

@@ -15,6 +15,8 @@ import numpy as np
 import torch
 
 from maskgmt.data.dataset import CodesDataset, collate
+from maskgmt.model.cues import CUE_NAMES
+from maskgmt.model.key_cue import captions_key
 
 
 def split_indices(
@@ -125,7 +127,15 @@ def model_inputs(
         "text_embeds": emb.to(device=device, dtype=torch.float32),
         "text_mask": mask.to(device),
     }
-    if "bpm" in batch:  # the tempo clock's inputs (ignored by a model without a clock)
+    # The tempo clock's and key cue's inputs (a model without them ignores them): the manifest's
+    # tempo and the crop's offset, and the key the caption names, as generation reads it.
+    if "bpm" in batch:
         inputs["bpm"] = batch["bpm"].to(device)
         inputs["frame_offset"] = batch["frame_offset"].to(device)
+    inputs["key"] = captions_key(batch["texts"], device)
     return inputs
+
+
+def cue_kwargs(inputs: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The cue keywords (bpm, frame_offset, key) of `model_inputs`' output."""
+    return {name: inputs[name] for name in CUE_NAMES if name in inputs}

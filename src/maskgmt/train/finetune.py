@@ -32,7 +32,8 @@ from maskgmt.model import MaskGmt
 _FROM_CONFIG = ("dim", "depth", "heads", "dim_head", "ff_mult", "pooled_text")
 _FROM_CODEC = ("num_tokens", "n_q")
 _POS_EMB = "pos_emb"
-_CLOCK = "clock_proj.weight"  # the tempo clock's projection (model/backbone.py)
+# Projections a run may add to a folder without them (model/backbone.py): they start at zero.
+_ADDABLE = {"clock_proj.weight": "tempo clock", "key_proj.weight": "key cue"}
 
 # In the run folder of a run started with `init=`: {"init_from": the model folder or hub id}.
 INIT_FILE = "init.json"
@@ -119,9 +120,11 @@ def architecture_mismatch(model: MaskGmt, source: MaskGmt) -> list[str]:
     a, b = model.config.self_token_critic, source.config.self_token_critic
     if a != b:
         out.append(f"self_token_critic (run {a!r}, folder {b!r})")
+    # A run may add a cue to a folder without one (it starts at zero), never drop one.
     if folder["clock_frame_rate"] > 0 and run["clock_frame_rate"] != folder["clock_frame_rate"]:
-        # A run may add a clock to a folder without one (it starts at zero), never drop one.
         out.append(f"tempo_clock (run {run['clock_frame_rate'] > 0}, folder True)")
+    if folder["key_cue"] and not run["key_cue"]:
+        out.append("key_cue (run False, folder True)")
     return out
 
 
@@ -158,10 +161,13 @@ def load_init_weights(model: MaskGmt, source: MaskGmt) -> str | None:
     """
     state = source.state_dict()
     target = model.state_dict()
-    added = sorted(n for n in set(target) - set(state) if n.endswith(_CLOCK))
+    added = sorted(n for n in set(target) - set(state) if n.endswith(tuple(_ADDABLE)))
     missing = sorted(set(target) - set(state) - set(added))
     unexpected = sorted(set(state) - set(target))
-    note = "the folder has no tempo clock: this run's starts at zero" if added else None
+    note = None
+    if added:
+        names = " and ".join(_ADDABLE[n.split(".")[-2] + ".weight"] for n in added)
+        note = f"the folder has no {names}: this run's starts at zero"
     fitted: dict[str, torch.Tensor] = {}
     wrong = []
     for name, tensor in target.items():

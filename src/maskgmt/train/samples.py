@@ -56,6 +56,7 @@ class AudioSampler:
             num_frames=inputs["music_ids"].shape[-1],
             steps=steps,
             bpm=inputs.get("bpm"),
+            key=inputs.get("key"),
             generator=torch.Generator(device=model.device).manual_seed(self.seed),
         )
         model.train(was_training)

@@ -16,7 +16,7 @@ import torch
 
 from maskgmt.model.diagnostics import TextGainMeter
 from maskgmt.train.checkpoint import save_checkpoint
-from maskgmt.train.data import fixed_batch, model_inputs
+from maskgmt.train.data import cue_kwargs, fixed_batch, model_inputs
 from maskgmt.train.export import final_model, write_model_folder
 from maskgmt.train.logs import LevelMeter, text_gain_record
 from maskgmt.train.run import Run, TrainResult
@@ -167,7 +167,7 @@ def _text_gain(run: Run, rows: list[int]) -> dict[str, Any]:
         with run.accelerator.autocast():
             meter.add(model, inputs["music_ids"], inputs["text_embeds"], inputs["text_mask"],
                       padding_mask=inputs["padding_mask"], seed=cfg.seed * 7919 + b,
-                      bpm=inputs.get("bpm"), frame_offset=inputs.get("frame_offset"))  # fmt: skip
+                      cues=cue_kwargs(inputs))  # fmt: skip
     gain = meter.result(run.accelerator.reduce(meter.totals, reduction="sum"))
     return {**gain, "seconds": round(time.monotonic() - start, 3)}
 

@@ -1,11 +1,12 @@
-"""Tempo study: two `maskgmt eval` folders of the same clips and seeds, compared clip by clip.
+"""Caption-cue study: two `maskgmt eval` folders of the same clips and seeds, clip by clip.
 
-For each folder: tempo accuracy overall, for captions that state a number ("96 BPM") and for
-those that give only a word ("slow"), the rank correlation of the estimated tempo and the
-note rate with the caption's BPM, and the shuffled control. Then the second folder minus the
-first on every attribute (paired bootstrap over clips, `decode_study.paired`). Writes JSON:
+For each folder: key accuracy; tempo accuracy overall, for captions that state a number
+("96 BPM") and for those that give only a word ("slow"); the rank correlation of the
+estimated tempo and of the note rate with the caption's BPM; and the shuffled control. Then
+the second folder minus the first on every attribute (paired bootstrap over clips,
+`decode_study.paired`). Writes JSON:
 
-    python bench/tempo_study.py WORK/control/eval WORK/clock/eval --out WORK/tempo_study.json
+    python bench/cue_study.py WORK/control/eval WORK/clock/eval --out WORK/cue_study_clock.json
 """
 
 from __future__ import annotations
@@ -58,7 +59,10 @@ def summarise(folder: Path, *, seed: int = 0) -> dict:
                        for r in rows], float)  # fmt: skip
         est = np.array([r[source].get("tempo") or np.nan for r in rows], float)
         notes = np.array([r[source].get("notes_per_s") or np.nan for r in rows], float)
+        key_ok = np.array([is_correct("key", r[source].get("key"), r["reference"]["key"])
+                           for r in rows], float)  # fmt: skip
         out[source] = {
+            "key_accuracy": _interval(key_ok, rng),
             "tempo_accuracy": _interval(ok, rng),
             "with_a_number": _interval(ok[numbered], rng) if numbered.any() else None,
             "word_only": _interval(ok[~numbered], rng) if (~numbered).any() else None,
