@@ -33,3 +33,14 @@ def test_generate_with_a_short_list_equals_the_full_list(encoder) -> None:
 
     assert K == 4
     assert torch.equal(run((3, 2)), run((3, 2, 2, 2)))
+
+
+def test_the_web_box_takes_short_lists_as_the_command_line_does() -> None:
+    from maskgmt.app.jobs import InputError, Limits
+    from maskgmt.app.jobs import parse_steps as box
+
+    assert box("4, 2", 8, Limits()) == parse_steps("4,2") == (4, 2)
+    assert check_steps(box("4,2", 8, Limits()), 8) == (4, 2, 2, 2, 2, 2, 2, 2)
+    assert box("", 8, Limits()) is None and box(6, 8, Limits()) == 6
+    with pytest.raises(InputError, match="up to 2 comma-separated"):
+        box("4,2,2", 2, Limits())

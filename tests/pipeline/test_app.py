@@ -125,9 +125,9 @@ def test_inpainting_keeps_the_audio_outside_the_range(client: Client, tmp_path: 
         ({"seed": -1}, "seed: expected a number in [0, 4.29497e+09]"),
         ({"seed": 1.5}, "seed: expected a whole number"),
         ({"seed": "seven"}, "seed: expected a number"),
-        ({"steps": "0"}, "steps: every count must be in [1, 64]"),
-        ({"steps": "8,a"}, "steps: one int for every level, or 8 comma-separated"),
-        ({"steps": "2,2"}, "steps: one int for every level"),
+        ({"steps": "0"}, "steps: every step count must be in [1, 64]"),
+        ({"steps": "8,a"}, "steps: one int for every level, or up to 8 comma-separated"),
+        ({"steps": ",".join(["2"] * 9)}, "steps: one int for every level, or up to 8"),
     ],
 )
 def test_bad_text_to_music_settings_name_the_field(client: Client, form, message: str) -> None:

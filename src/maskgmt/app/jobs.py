@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
+from maskgmt.model.checks import parse_steps_text
 from maskgmt.model.generate import CHOICE_TEMPERATURE, default_steps
 
 DEFAULT_SECONDS = 5.0
@@ -96,23 +97,25 @@ def caption(name: str, value: object, limits: Limits, *, required: bool = True) 
 
 
 def parse_steps(value: object, levels: int, limits: Limits) -> int | tuple[int, ...] | None:
-    """'' -> None (the model's defaults); '12' -> 12; 'a,b,...' (one per level) -> a tuple."""
+    """'' -> None (the model's defaults); '12' -> 12; 'a,b,...' (1 to `levels` ints) -> a tuple,
+    whose last value repeats for the levels above (as on the command line)."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    example = ",".join(map(str, default_steps(levels)))
-    hint = f"one int for every level, or {levels} comma-separated ints like {example}"
+    example = ",".join(map(str, default_steps(levels)[:2]))
+    hint = f"one int for every level, or up to {levels} comma-separated ints like {example}"
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        parts = [str(value)]
-    elif isinstance(value, str):
-        parts = [p.strip() for p in value.split(",")]
-    else:
+        value = str(value)
+    if not isinstance(value, str):
         raise InputError("steps", f"{hint}; got {value!r}")
-    if not all(p.isdigit() for p in parts) or len(parts) not in (1, levels):
+    if not all(p.strip().isdigit() for p in value.split(",")):
         raise InputError("steps", f"{hint}; got {value!r}")
-    steps = tuple(int(p) for p in parts)
-    if not all(1 <= s <= limits.max_steps for s in steps):
-        raise InputError("steps", f"every count must be in [1, {limits.max_steps}], got {value!r}")
-    return steps[0] if len(steps) == 1 else steps
+    try:
+        parsed = parse_steps_text(value, max_steps=limits.max_steps)
+    except ValueError as e:  # a count out of range: the message names the range
+        raise InputError("steps", str(e).removeprefix("steps: ")) from None
+    if len(parsed if isinstance(parsed, tuple) else (parsed,)) > levels:
+        raise InputError("steps", f"{hint}; got {value!r}")
+    return parsed
 
 
 @dataclass(frozen=True)

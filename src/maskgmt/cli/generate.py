@@ -25,15 +25,9 @@ def parse_steps(text: str | None) -> int | tuple[int, ...] | None:
     A list shorter than the model's levels repeats its last value (the model does that)."""
     if text is None:
         return None
-    try:
-        values = tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise ValueError(
-            f"--steps: expected an int or comma-separated ints like 16,8,4,4, got {text!r}"
-        ) from None
-    if not values or min(values) < 1:
-        raise ValueError(f"--steps: every step count must be >= 1, got {text!r}")
-    return values[0] if len(values) == 1 else values
+    from maskgmt.model.checks import parse_steps_text  # here: `maskgmt --help` must not load torch
+
+    return parse_steps_text(text, "--steps")
 
 
 def _check_sampling(
