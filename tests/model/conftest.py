@@ -93,3 +93,22 @@ def model(encoder: FakeTextEncoder) -> MaskGmt:
 @pytest.fixture
 def critic_model(encoder: FakeTextEncoder) -> MaskGmt:
     return debug_model(seed=0, critic=True, text_encoder=encoder).eval()
+
+
+def fit_level0(model: MaskGmt, codes: torch.Tensor, *, steps: int = 120, **cues) -> float:
+    """Train `model` on level 0 of codes[B, K, T] fully masked, with blank captions and the
+    given cue keywords (bpm, frame_offset, key) -> the last loss. Seeded: repeatable."""
+    b = codes.shape[0]
+    emb, mask = torch.zeros(b, 1, TEXT_DIM), torch.ones(b, 1, dtype=torch.bool)
+    model.train()
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for step in range(steps):
+        out = model.compute_loss(
+            codes, text_embeds=emb, text_mask=mask, levels=torch.zeros(b, dtype=torch.long),
+            token_mask=torch.ones(b, codes.shape[-1], dtype=torch.bool),
+            generator=torch.Generator().manual_seed(step), **cues,
+        )  # fmt: skip
+        opt.zero_grad()
+        out.loss.backward()
+        opt.step()
+    return float(out.loss.detach())

@@ -10,7 +10,7 @@ import torch
 from maskgmt.model import MaskGmt, debug_model
 from maskgmt.model.key_cue import caption_key, key_features, key_name
 
-from .conftest import K, T, random_codes, text_inputs
+from .conftest import K, T, fit_level0, random_codes, text_inputs
 
 
 def _key_model(seed: int = 0, **overrides) -> MaskGmt:
@@ -82,22 +82,9 @@ def test_the_key_cue_teaches_what_the_text_does_not_carry() -> None:
     """Each clip's codes are its key's index: only the cue says which, the captions are blank."""
     key = torch.arange(16, dtype=torch.float32)
     codes = key.long()[:, None, None].expand(-1, K, T).contiguous()
-    emb, mask = torch.zeros(16, 1, 16), torch.ones(16, 1, dtype=torch.bool)
-    final = {}
     plain, cued = debug_model(seed=0, cond_drop_prob=0.0), _key_model(cond_drop_prob=0.0)
-    for name, model in (("plain", plain), ("cue", cued)):
-        model.train()
-        opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-        for step in range(120):
-            out = model.compute_loss(
-                codes, text_embeds=emb, text_mask=mask, key=key,
-                levels=torch.zeros(16, dtype=torch.long),
-                token_mask=torch.ones(16, T, dtype=torch.bool),
-                generator=torch.Generator().manual_seed(step),
-            )  # fmt: skip
-            opt.zero_grad()
-            out.loss.backward()
-            opt.step()
-        final[name] = float(out.loss.detach())
+    final = {
+        name: fit_level0(model, codes, key=key) for name, model in (("plain", plain), ("cue", cued))
+    }
     assert final["plain"] > 2.0  # 16 equally likely codes: ln 16 = 2.77 at best without the cue
     assert final["cue"] < 0.25 * final["plain"]
