@@ -73,6 +73,39 @@ def drop_caption_cues(cues: torch.Tensor, rows: torch.Tensor, column: int | None
     return out
 
 
+def drop_for_guidance(
+    text_mask: torch.Tensor,
+    cues: torch.Tensor | None,
+    prob: float,
+    *,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Caption dropout for CFG: text_mask[B, L] False on dropped captions (null text only).
+
+    The caption's cues (bpm, key) in cues[B, 3] are dropped with each dropped caption, and each
+    on its own with the same probability, so that captions that name no tempo or key are seen
+    in training too. Without cues this draws exactly what caption dropout drew before cues.
+    """
+    b, device = text_mask.shape[0], text_mask.device
+    drop = torch.rand(b, device=device, generator=generator) < prob
+    text_mask = text_mask & ~drop[:, None]
+    if cues is not None:
+        cues = drop_caption_cues(cues, drop)
+        for column in CAPTION_CUES:
+            alone = torch.rand(b, device=device, generator=generator) < prob
+            cues = drop_caption_cues(cues, alone, column)
+    return text_mask, cues
+
+
+def with_unconditional(cues: torch.Tensor | None) -> torch.Tensor | None:
+    """cues[B, 3] -> [2B, 3]: the conditional rows, then the same rows without the caption's
+    cues (CFG's unconditional half); None stays None."""
+    if cues is None:
+        return None
+    every = torch.ones(len(cues), dtype=torch.bool, device=cues.device)
+    return torch.cat([cues, drop_caption_cues(cues, every)])
+
+
 def _key_indices(key: object) -> object:
     """Key names ('D minor') -> indices; anything else is passed on for `_per_clip` to check."""
 

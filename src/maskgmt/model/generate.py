@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from maskgmt.model import checks
-from maskgmt.model.cues import drop_caption_cues
+from maskgmt.model.cues import with_unconditional
 from maskgmt.model.layers import TextContext, take_frames
 from maskgmt.model.masking import masked_count_after_step
 from maskgmt.model.plan import (  # noqa: F401 (the defaults and _Plan are imported from here too)
@@ -220,12 +220,8 @@ def _decode(
         # Without negative texts the unconditional branch sees only the learned null token.
         neg_emb, neg_mask = negative or (emb[:, :1] * 0, tmask[:, :1] & False)
         both_emb, both_mask = _stack_padded(emb, tmask, neg_emb, neg_mask)
-        both_cues = None
-        if cues is not None:
-            all_rows = torch.ones(batch, dtype=torch.bool, device=cues.device)
-            both_cues = torch.cat([cues, drop_caption_cues(cues, all_rows)])
         guided_text = model.transformer.backbone.text_context(
-            both_emb, both_mask, both_cues
+            both_emb, both_mask, with_unconditional(cues)
         )  # cond, uncond
         cond_text = _first(guided_text, batch)  # a view: no second encoding for unguided levels
     else:

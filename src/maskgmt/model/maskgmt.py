@@ -13,7 +13,7 @@ from torch import nn
 from maskgmt.model import checks
 from maskgmt.model.config import MaskGmtConfig
 from maskgmt.model.critic import TokenCritic
-from maskgmt.model.cues import BPM, KEY, cue_inputs, drop_caption_cues
+from maskgmt.model.cues import cue_inputs, drop_for_guidance
 from maskgmt.model.generate import generate as _generate
 from maskgmt.model.layers import TextContext
 from maskgmt.model.loss import MaskGmtLoss
@@ -348,21 +348,8 @@ class MaskGmt(nn.Module):
         cues: torch.Tensor | None,
         generator: torch.Generator | None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Caption dropout for CFG: text_mask[B, L] False on dropped captions (null text only).
-
-        The caption's cues (bpm, key) are dropped with each dropped caption, and each on its
-        own with the same probability, so that captions that name no tempo or key are seen in
-        training too. A model without cues draws exactly what it drew before cues existed.
-        """
-        b, p = tmask.shape[0], self.config.cond_drop_prob
-        drop = torch.rand(b, device=self.device, generator=generator) < p
-        tmask = tmask & ~drop[:, None]
-        if cues is not None:
-            cues = drop_caption_cues(cues, drop)
-            for column in (BPM, KEY):
-                alone = torch.rand(b, device=self.device, generator=generator) < p
-                cues = drop_caption_cues(cues, alone, column)
-        return tmask, cues
+        """Caption dropout for CFG (`cues.drop_for_guidance`): text_mask[B, L], cues[B, 3]."""
+        return drop_for_guidance(tmask, cues, self.config.cond_drop_prob, generator=generator)
 
     def _check_codes(
         self, music_ids: torch.Tensor, padding_mask: torch.Tensor | None
