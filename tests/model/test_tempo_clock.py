@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from maskgmt.model import MaskGmt, debug_model
-from maskgmt.model.cues import cue_inputs
+from maskgmt.model.cues import cue_inputs, drop_for_guidance
 from maskgmt.model.tempo import caption_bpm, clock_features
 
 from .conftest import K, T, V, fit_level0, random_codes, text_inputs
@@ -116,10 +116,9 @@ def test_generate_reads_the_tempo_from_the_caption(encoder) -> None:
 
 
 def test_caption_dropout_drops_the_tempo_with_the_caption_and_alone() -> None:
-    model = _clock_model(cond_drop_prob=0.5).train()
     cues = torch.tensor([[90.0, 7.0, 3.0]] * 64)
-    tmask, dropped = model._drop_conditions(
-        torch.ones(64, 3, dtype=torch.bool), cues, torch.Generator().manual_seed(0)
+    tmask, dropped = drop_for_guidance(
+        torch.ones(64, 3, dtype=torch.bool), cues, 0.5, generator=torch.Generator().manual_seed(0)
     )
     no_caption = ~tmask.any(dim=1)
     no_tempo, no_key = torch.isnan(dropped[:, 0]), torch.isnan(dropped[:, 2])

@@ -103,7 +103,7 @@ def test_level_weights_pad_with_ones_and_reach_the_model(tmp_path: Path) -> None
     assert cfg.model.weights_for(4) == (3.0, 2.0, 1.0, 1.0)
     assert cfg.model.weights_for(1) == (3.0,)
     assert ModelConfig().weights_for(3) == (1.0, 1.0, 1.0)
-    info = SimpleNamespace(codebook_size=16, n_q=4)
+    info = SimpleNamespace(codebook_size=16, n_q=4, frame_rate=75.0)
     model = build_model(cfg.model, info=info, seq_len=8, text_dim=8, text_name="x", seed=0)
     assert model.level_weights.tolist() == [3.0, 2.0, 1.0, 1.0]
     with pytest.raises(ValueError, match="level_weights"):

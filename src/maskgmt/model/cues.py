@@ -19,6 +19,7 @@ from maskgmt.model.tempo import MAX_BPM, MIN_BPM, captions_bpm
 CUE_NAMES = ("bpm", "frame_offset", "key")  # the keyword arguments, in column order
 BPM, OFFSET, KEY = range(3)
 CAPTION_CUES = (BPM, KEY)  # the columns a caption decides (dropped and shuffled with it)
+CAPTION_CUE_NAMES = tuple(CUE_NAMES[c] for c in CAPTION_CUES)  # ("bpm", "key")
 
 
 def cue_inputs(

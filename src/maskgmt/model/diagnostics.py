@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 import torch.nn.functional as F
 
+from maskgmt.model.cues import CAPTION_CUE_NAMES
 from maskgmt.model.masking import rank_lowest
 
 if TYPE_CHECKING:
@@ -16,7 +17,6 @@ if TYPE_CHECKING:
 # "full": the level wholly hidden (the first decoding step: the text must decide everything);
 # "partial": a fixed share of it hidden at random (the training mix, at one comparable share).
 CONDITIONS = ("full", "partial")
-SHUFFLED_CUES = ("bpm", "key")  # the cues a caption states: they go with it when shuffled
 # Rows of TextGainMeter.totals[condition]: loss sums, scored tokens, clips measured, and clips
 # whose shuffled caption differs from their own.
 TRUE, SHUFFLED, TOKENS, CLIPS, DIFFERING = range(5)
@@ -203,7 +203,7 @@ class TextGainMeter:
             )
         p = perm.to(text_emb.device)
         shuffled_cues = {
-            name: value[perm.to(value.device)] if name in SHUFFLED_CUES else value
+            name: value[perm.to(value.device)] if name in CAPTION_CUE_NAMES else value
             for name, value in cues.items()
         }
         captions = (

@@ -227,7 +227,9 @@ class MaskGmt(nn.Module):
         emb, tmask = self.encode_text(texts, text_embeds, text_mask, batch=b)
         cues = self._cues(bpm, frame_offset, key, texts, b)
         if self.training and self.config.cond_drop_prob > 0:
-            tmask, cues = self._drop_conditions(tmask, cues, generator)
+            tmask, cues = drop_for_guidance(
+                tmask, cues, self.config.cond_drop_prob, generator=generator
+            )
 
         if levels is None:
             level = sample_levels(b, self.level_weights, device=self.device, generator=generator)
@@ -341,15 +343,6 @@ class MaskGmt(nn.Module):
         if not self.transformer.backbone.uses_cues:
             return None
         return cue_inputs(bpm, frame_offset, key, texts, batch=batch, device=self.device)
-
-    def _drop_conditions(
-        self,
-        tmask: torch.Tensor,
-        cues: torch.Tensor | None,
-        generator: torch.Generator | None,
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Caption dropout for CFG (`cues.drop_for_guidance`): text_mask[B, L], cues[B, 3]."""
-        return drop_for_guidance(tmask, cues, self.config.cond_drop_prob, generator=generator)
 
     def _check_codes(
         self, music_ids: torch.Tensor, padding_mask: torch.Tensor | None

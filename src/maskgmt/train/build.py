@@ -23,7 +23,7 @@ def build_model(
     torch.manual_seed(seed)  # every process starts from identical weights
     shape = cfg.backbone(
         num_tokens=info.codebook_size, seq_len=seq_len, n_q=info.n_q, text_dim=text_dim,
-        frame_rate=info.frame_rate if cfg.tempo_clock else 0.0,
+        frame_rate=info.frame_rate,
     )  # fmt: skip
     choices = cfg.choices(n_q=info.n_q, text_encoder_name=text_name)
     return MaskGmt(transformer=MaskGmtTransformer.from_config(shape), **dataclasses.asdict(choices))
