@@ -11,6 +11,7 @@ import torch
 
 from maskgmt.data.dataset import CodesDataset, collate, split_for_rank
 from maskgmt.data.schema import cache_features
+from maskgmt.model.tempo import caption_bpm
 
 K = 3
 LENGTHS = [40, 7, 25, 12, 33, 12]  # frames per clip; seq_len 12 crops some, pads others
@@ -143,3 +144,60 @@ def test_items_carry_the_tempo_and_the_crop_start_for_the_clock(cache: datasets.
     assert batch["frame_offset"].tolist()[1] == 0  # a clip shorter than the crop starts at 0
     # a cache without the column gives NaN tempi, which the clock reads as "no tempo"
     assert np.isnan(CodesDataset(cache, seq_len=12)[0]["bpm"])
+
+
+def _with_attributes(cache: datasets.Dataset) -> datasets.Dataset:
+    """`cache` plus the corpus's attribute columns, so short captions can be written."""
+    n = len(cache)
+    columns = {
+        "instrument": ["cello", "flute", "piano", "trumpet", "oboe", "marimba"],
+        "tempo_bpm": [60.0, 150.0, 96.0, 70.0, 130.0, 100.0],
+        "tempo_word": ["slow", "fast", "moderate", "slow", "fast", "moderate"],
+        "key": ["D", "F#", "C", "Bb", "E", "A"],
+        "mode": ["minor", "major"] * 3,
+        "register": ["high", "low", "middle"] * 2,
+        "dynamics": ["soft", "loud", "medium"] * 2,
+        "meter": ["4/4", "3/4"] * 3,
+        "accompaniment": [None, "piano"] * 3,
+        "style": ["chorale", "jig", "reel"] * 2,
+    }
+    for name, values in columns.items():
+        cache = cache.add_column(name, values[:n])
+    return cache
+
+
+def test_partial_captions_replace_a_share_of_captions_reproducibly(
+    cache: datasets.Dataset,
+) -> None:
+    rich = _with_attributes(cache)
+    data = CodesDataset(rich, seq_len=12, seed=5, partial_captions=0.5)
+    short, draws = 0, 0
+    for epoch in range(30):
+        data.set_epoch(epoch)
+        for index in range(len(rich)):
+            item = data[index]
+            draws += 1
+            if item["text"] != f"clip {index}":
+                short += 1
+                # the clock's tempo is given only when the caption names one
+                assert np.isnan(item["bpm"]) == (caption_bpm(item["text"]) is None), item["text"]
+            else:
+                assert item["bpm"] == rich[index]["tempo_bpm"]
+    assert 0.4 < short / draws < 0.6
+    # the same (seed, epoch, index) gives the same caption, whatever was drawn before
+    again = CodesDataset(rich, seq_len=12, seed=5, partial_captions=0.5)
+    again.set_epoch(29)
+    backwards = [again[i]["text"] for i in reversed(range(6))]
+    assert backwards == [data[i]["text"] for i in range(6)][::-1]
+    assert all(CodesDataset(rich, seq_len=12, partial_captions=1.0)[i]["text"] != f"clip {i}"
+               for i in range(6))  # fmt: skip
+
+
+def test_partial_captions_refuse_what_cannot_work(cache: datasets.Dataset) -> None:
+    with pytest.raises(ValueError, match="share in \\[0, 1\\], got 1.5"):
+        CodesDataset(_with_attributes(cache), seq_len=12, partial_captions=1.5)
+    with pytest.raises(ValueError, match="lacks \\['accompaniment', 'dynamics'"):
+        CodesDataset(cache, seq_len=12, partial_captions=0.5)
+    with_embeds = _with_attributes(cache).add_column("text_embeds", [[[0.0]]] * len(cache))
+    with pytest.raises(ValueError, match="text_embeds=False"):
+        CodesDataset(with_embeds, seq_len=12, text_embeds=True, partial_captions=0.5)

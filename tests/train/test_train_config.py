@@ -8,6 +8,7 @@ import pytest
 
 from maskgmt.train.config import (
     PRESETS,
+    DataConfig,
     ModelConfig,
     OptimConfig,
     TrainConfig,
@@ -74,6 +75,8 @@ def test_post_init_validation() -> None:
         OptimConfig(warmup_steps=-1)
     with pytest.raises(ValueError, match="mixed_precision"):
         TrainConfig(mixed_precision="fp8")
+    with pytest.raises(ValueError, match="data.partial_captions"):
+        DataConfig(partial_captions=1.5)
 
 
 def test_cli_reports_bad_config_without_traceback(tmp_path: Path, capsys) -> None:

@@ -191,3 +191,29 @@ def test_time_budget_stops_with_checkpoint_and_model(cache_dir: Path, tmp_path: 
     assert result.steps == 1  # the budget (0.6 ms) is spent after the first step
     assert latest_checkpoint(tmp_path / "run").name == "step_00000001"
     assert MaskGmt.from_pretrained(result.model_dir).metadata["train"]["steps"] == 1
+
+
+class RecordingEncoder(HashTextEncoder):
+    """HashTextEncoder that keeps every caption it was asked to encode."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def encode(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        self.seen += texts
+        return super().encode(texts)
+
+
+def test_partial_captions_are_encoded_during_training(tmp_path: Path) -> None:
+    """With `data.partial_captions`, short captions reach the encoder (none is cached), and a
+    cache without the attribute columns is refused by name."""
+    cache = make_cache(tmp_path / "cache", num_clips=8, attributes=True)
+    encoder = RecordingEncoder()
+    cfg = tiny(optim={"max_steps": 6}, log={"val_every": 0}, data={"partial_captions": 1.0})
+    train(cfg, data_dir=cache, out_dir=tmp_path / "run", text_encoder=encoder)
+    train_texts = [t for t in encoder.seen if not t.startswith("style ")]
+    assert len(train_texts) >= 6 * cfg.data.batch_size
+    assert any("cello" in t for t in train_texts) and any("D minor" in t for t in train_texts)
+    with pytest.raises(ValueError, match="lacks \\['accompaniment'"):
+        train(cfg, data_dir=make_cache(tmp_path / "plain", num_clips=4), out_dir=tmp_path / "r2",
+              text_encoder=encoder)  # fmt: skip

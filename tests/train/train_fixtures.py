@@ -12,11 +12,20 @@ from maskgmt.data.cache import CacheInfo, write_cache
 N_Q, CODEBOOK, FRAME_RATE, TEXT_DIM = 2, 16, 10.0, 8
 
 
-def make_cache(out: Path, *, num_clips: int = 12, seed: int = 0, embeds: bool = True) -> Path:
+# One clip's attribute fields, as `maskgmt corpus build` writes them (tempo_bpm is separate).
+_ATTRIBUTES = {"instrument": "cello", "tempo_word": "slow", "key": "D", "mode": "minor",
+               "register": "high", "dynamics": "soft", "meter": "3/4",
+               "accompaniment": "piano", "style": "jig"}  # fmt: skip
+
+
+def make_cache(
+    out: Path, *, num_clips: int = 12, seed: int = 0, embeds: bool = True, attributes: bool = False
+) -> Path:
     """A cache of `num_clips` clips with 2 levels of 16 codes at 10 frames/s, 2-6 s long.
 
     Codes follow a per-caption repeating pattern (so a model can learn them quickly); captions
-    come with cached text embeddings [L, 8] so no text encoder is needed.
+    come with cached text embeddings [L, 8] so no text encoder is needed. `attributes` adds the
+    corpus's attribute columns (instrument, key, ...), which short captions are written from.
     """
     rng = np.random.default_rng(seed)
     rows: dict[str, list] = {"codes": [], "num_frames": [], "text": [], "duration": [], "audio": []}
@@ -41,7 +50,11 @@ def make_cache(out: Path, *, num_clips: int = 12, seed: int = 0, embeds: bool = 
             emb[:, 4:] = rng.standard_normal((length, 4)) * 0.1
             rows["text_embeds"].append(emb.tolist())
             rows["text_len"].append(length)
+    extra = _ATTRIBUTES if attributes else {}
+    for name, value in extra.items():
+        rows[name] = [value] * num_clips
     features = {
+        **{name: datasets.Value("string") for name in extra},
         "codes": datasets.Sequence(datasets.Sequence(datasets.Value("int16"))),
         "num_frames": datasets.Value("int32"),
         "text": datasets.Value("string"),

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import random
+
 import datasets
 import numpy as np
 import pyarrow as pa
 import torch
 from datasets.distributed import split_dataset_by_node
+
+from maskgmt.data.corpus.short_captions import (
+    ATTRIBUTE_FIELDS,
+    PARTIAL_KEEP,
+    choose_attributes,
+    missing_fields,
+    short_caption,
+)
 
 
 class CodesDataset(torch.utils.data.Dataset):
@@ -19,6 +29,11 @@ class CodesDataset(torch.utils.data.Dataset):
     A clip longer than `seq_len` frames gives a crop: random (training) or its first `seq_len`
     frames (`random_crop=False`, for validation). A shorter clip is padded with code 0 and
     `padding_mask` False.
+
+    With `partial_captions=p`, a share p of the items swaps its caption for a short one that
+    names a random subset of the clip's attributes (`short_captions.py`; the cache needs the
+    corpus's attribute columns). Such a caption has no cached embedding, so `text_embeds` must
+    be False, and a caption that names no tempo gives `bpm` NaN, as generation reads it.
 
     Random crops depend only on (seed, epoch, index), never on worker count, batch order or how
     many items were drawn before, so a run resumed at any step sees exactly the crops it would
@@ -34,6 +49,7 @@ class CodesDataset(torch.utils.data.Dataset):
         seed: int = 0,
         n_q: int | None = None,
         text_embeds: bool = False,
+        partial_captions: float = 0.0,
     ) -> None:
         if seq_len < 1:
             raise ValueError(f"seq_len must be >= 1 frame, got {seq_len}")
@@ -48,6 +64,7 @@ class CodesDataset(torch.utils.data.Dataset):
                 "--text-encoder NAME, or encode captions during training instead"
             )
         columns = ["codes", "text"] + (["text_embeds"] if text_embeds else [])
+        columns += _check_partial(dataset.column_names, partial_captions, text_embeds)
         self.has_bpm = "tempo_bpm" in dataset.column_names
         columns += ["tempo_bpm"] if self.has_bpm else []
         self._rows = dataset.with_format("arrow", columns=columns)
@@ -62,6 +79,7 @@ class CodesDataset(torch.utils.data.Dataset):
         self.levels = levels  # K stored in the cache
         self.n_q = n_q or levels  # K returned
         self.text_embeds = text_embeds
+        self.partial_captions = partial_captions
 
     def set_epoch(self, epoch: int) -> None:
         """Choose the crops of `epoch` (part of the crop seed)."""
@@ -81,11 +99,14 @@ class CodesDataset(torch.utils.data.Dataset):
         out[:, :real] = torch.from_numpy(codes.astype(np.int64))
         padding_mask = torch.zeros(self.seq_len, dtype=torch.bool)
         padding_mask[:real] = True
+        text, bpm = row.column("text")[0].as_py(), self._bpm(row)
+        if self.partial_captions > 0:
+            text, bpm = self._maybe_partial(row, index, text, bpm)
         item = {
             "codes": out,
             "padding_mask": padding_mask,
-            "text": row.column("text")[0].as_py(),
-            "bpm": self._bpm(row),
+            "text": text,
+            "bpm": bpm,
             "frame_offset": start,
         }
         if self.text_embeds:
@@ -98,11 +119,45 @@ class CodesDataset(torch.utils.data.Dataset):
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
         return float(value) if ok else float("nan")
 
+    def _maybe_partial(self, row: pa.Table, index: int, text: str, bpm: float) -> tuple[str, float]:
+        """(caption, bpm): the row's own, or with probability `partial_captions` a short caption
+        naming a random subset of its attributes (seeded by seed, epoch and index)."""
+        rng = np.random.default_rng([self.seed, self.epoch, index, 1])
+        if rng.random() >= self.partial_captions:
+            return text, bpm
+        words = random.Random(int(rng.integers(2**62)))
+        fields = {name: row.column(name)[0].as_py() for name in _FIELDS}
+        names = choose_attributes(words, PARTIAL_KEEP)
+        return short_caption(fields, names, words), (bpm if "tempo" in names else float("nan"))
+
     def _crop_start(self, index: int, num_frames: int) -> int:
         if not self.random_crop or num_frames <= self.seq_len:
             return 0
         rng = np.random.default_rng([self.seed, self.epoch, index])
         return int(rng.integers(0, num_frames - self.seq_len + 1))
+
+
+_FIELDS = tuple(sorted({f for fields in ATTRIBUTE_FIELDS.values() for f in fields}))
+
+
+def _check_partial(columns: list[str], share: float, text_embeds: bool) -> list[str]:
+    """The attribute columns partial captions read ([] when `share` is 0); ValueError when
+    `share` is out of [0, 1], when the cache lacks them, or with cached embeddings."""
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"partial_captions must be a share in [0, 1], got {share}")
+    if share == 0.0:
+        return []
+    if text_embeds:
+        raise ValueError("partial_captions needs captions encoded during training, not cached "
+                         "text_embeds; pass text_embeds=False")  # fmt: skip
+    missing = missing_fields(columns)
+    if missing:
+        raise ValueError(
+            f"partial_captions needs the corpus's attribute columns, and the cache lacks "
+            f"{missing}; prepare the cache from a `maskgmt corpus build` manifest, or set "
+            "data.partial_captions to 0"
+        )
+    return list(_FIELDS)
 
 
 def collate(items: list[dict]) -> dict:

@@ -128,6 +128,11 @@ class DataConfig:
     """Upper bound on the held-out clips, so validation stays cheap on big corpora."""
     num_workers: int = 0
     """DataLoader worker processes (0 = load in the training process)."""
+    partial_captions: float = 0.0
+    """Share of training items whose caption becomes a short one naming a random subset of the
+    clip's attributes ("a slow cello melody, pitched high"), as users write them
+    (`data/corpus/short_captions.py`). Needs a cache from a corpus manifest; captions are then
+    encoded during training rather than read from the cache."""
 
     def __post_init__(self) -> None:
         o = "data"
@@ -136,6 +141,8 @@ class DataConfig:
         _check(0.0 <= self.val_fraction < 1.0, o, "val_fraction", "in [0, 1)", self.val_fraction)
         _check(self.max_val_clips >= 0, o, "max_val_clips", ">= 0", self.max_val_clips)
         _check(self.num_workers >= 0, o, "num_workers", ">= 0", self.num_workers)
+        p = self.partial_captions
+        _check(0.0 <= p <= 1.0, o, "partial_captions", "a share in [0, 1]", p)
 
 
 @dataclass(frozen=True, kw_only=True)

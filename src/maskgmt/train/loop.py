@@ -222,12 +222,16 @@ def _load_data(cfg: TrainConfig, data_dir: Path, accelerator: Any) -> RunData:
         max_val_clips=cfg.data.max_val_clips,
         seed=cfg.seed,
     )
-    embeds = "text_embeds" in dataset.column_names
+    partial = cfg.data.partial_captions
+    # Short captions have no cached embedding: with them, every caption is encoded on the fly,
+    # by one encoder (the cache's), for training and validation alike.
+    embeds = "text_embeds" in dataset.column_names and not partial
     return RunData(
         dir=data_dir,
         info=info,
         seq_len=seq_len,
-        items=CodesDataset(dataset, seq_len=seq_len, seed=cfg.seed, text_embeds=embeds),
+        items=CodesDataset(dataset, seq_len=seq_len, seed=cfg.seed, text_embeds=embeds,
+                           partial_captions=partial),
         # Validation and samples always read the same frames: each clip's first `seq_len`.
         fixed=CodesDataset(dataset, seq_len=seq_len, random_crop=False, text_embeds=embeds),
         train_idx=train_idx,
@@ -248,7 +252,9 @@ def _text_conditioning(
         from maskgmt.text import load_text_encoder
 
         text_encoder = load_text_encoder(
-            cfg.model.text_encoder, device=accelerator.device, progress=False
+            data.info.text_encoder or cfg.model.text_encoder,
+            device=accelerator.device,
+            progress=False,
         )
     return text_encoder, text_encoder.name, text_encoder.dim
 
