@@ -117,11 +117,12 @@ def test_inpainting_keeps_the_audio_outside_the_range(client: Client, tmp_path: 
     [
         ({"caption": "   "}, "caption: type a caption"),
         ({"caption": "x" * 501}, "caption: at most 500 characters"),
-        # sliders: Gradio itself refuses a value off the slider, before the job runs
-        ({"seconds": 0}, "Value 0 is less than minimum value 0.5"),
-        ({"seconds": 9}, "Value 9 is greater than maximum value 4.0"),
-        ({"cond_scale": 0}, "Value 0 is less than minimum value 1"),
-        ({"temperature": -1}, "Value -1 is less than minimum value 0"),
+        # sliders refuse a value off the slider before the job runs, naming the field
+        ({"seconds": 0}, "seconds: expected a number in [0.5, 4], got 0"),
+        ({"seconds": 9}, "seconds: expected a number in [0.5, 4], got 9"),
+        ({"cond_scale": 0}, "cond_scale: expected a number in [1, 20], got 0"),
+        ({"temperature": -1}, "temperature: expected a number in [0, 5], got -1"),
+        ({"choice_temperature": 21}, "choice_temperature: expected a number in [0, 20], got 21"),
         ({"seed": -1}, "seed: expected a number in [0, 4.29497e+09]"),
         ({"seed": 1.5}, "seed: expected a whole number"),
         ({"seed": "seven"}, "seed: expected a number"),

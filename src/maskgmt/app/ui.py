@@ -85,19 +85,48 @@ def build(pipe: Pipeline, limits: Limits, *, levels: int, out_dir: Path | None =
     return demo
 
 
+def _slider(field: str, minimum: float, maximum: float, **kwargs) -> gr.Slider:
+    """A slider whose out-of-range error names its form field `field`, like the jobs' own
+    checks ("seconds: expected a number in [0.5, 30], got 900"); Gradio's names only the value.
+
+    The check is wrapped on the instance: a subclass of a Gradio component would make Gradio
+    write a `.pyi` stub beside this module at import time.
+    """
+    slider = gr.Slider(minimum, maximum, **kwargs)
+    check = slider.preprocess
+
+    def preprocess(payload: float) -> float:
+        try:
+            return check(payload)
+        except (gr.Error, TypeError, ValueError):
+            raise _error(
+                f"{field}: expected a number in [{minimum:g}, {maximum:g}], got {payload!r}"
+            ) from None
+
+    slider.preprocess = preprocess
+    return slider
+
+
 def _job_tabs(limits: Limits) -> tuple[dict, dict, dict]:
     """The three tabs, each with its own inputs and Generate button."""
     top = limits.max_seconds
     with gr.Tab("Text to music"):
         text_tab = {
-            "seconds": gr.Slider(
-                0.5, top, value=min(jobs.DEFAULT_SECONDS, top), label="Seconds", elem_id="seconds"
+            "seconds": _slider(
+                "seconds",
+                0.5,
+                top,
+                value=min(jobs.DEFAULT_SECONDS, top),
+                label="Seconds",
+                elem_id="seconds",
             ),
             "go": gr.Button("Generate", variant="primary", elem_id="generate"),
         }
     with gr.Tab("Continue"):
         cont_tab = _clip_inputs("continue")
-        cont_tab["seconds"] = gr.Slider(0.5, top, value=min(3.0, top), label="Continue for (s)")
+        cont_tab["seconds"] = _slider(
+            "seconds", 0.5, top, value=min(3.0, top), label="Continue for (s)"
+        )
         cont_tab["go"] = gr.Button("Continue the clip", variant="primary")
     with gr.Tab("Inpaint"):
         inpaint_tab = _clip_inputs("inpaint")
@@ -127,7 +156,9 @@ def _sampling_controls(limits: Limits, levels: int) -> list:
     with gr.Accordion("Sampling", open=False), gr.Row():
         # no precision: 1.5 reaches the job and is refused rather than rounded
         seed = gr.Number(0, label="Seed (same seed, same clip)")
-        cond_scale = gr.Slider(1, 20, value=jobs.DEFAULT_COND_SCALE, step=0.5, label="CFG scale")
+        cond_scale = _slider(
+            "cond_scale", 1, 20, value=jobs.DEFAULT_COND_SCALE, step=0.5, label="CFG scale"
+        )
         steps = gr.Textbox(
             "",
             label="Steps per level",
@@ -135,9 +166,16 @@ def _sampling_controls(limits: Limits, levels: int) -> list:
             + ",".join(map(str, jobs.default_steps(levels))),
             max_length=8 * levels,
         )
-        temperature = gr.Slider(0, 5, value=jobs.DEFAULT_TEMPERATURE, step=0.1, label="Temperature")
-        choice = gr.Slider(
-            0, 20, value=jobs.CHOICE_TEMPERATURE, step=0.5, label="Choice temperature (re-masking)"
+        temperature = _slider(
+            "temperature", 0, 5, value=jobs.DEFAULT_TEMPERATURE, step=0.1, label="Temperature"
+        )
+        choice = _slider(
+            "choice_temperature",
+            0,
+            20,
+            value=jobs.CHOICE_TEMPERATURE,
+            step=0.5,
+            label="Choice temperature (re-masking)",
         )
     return [seed, cond_scale, steps, temperature, choice]
 
