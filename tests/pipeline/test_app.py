@@ -235,6 +235,59 @@ def test_ten_concurrent_requests_all_finish_or_are_told_busy(demo: str) -> None:
     assert time.perf_counter() - t0 < 60
 
 
+class StopSpy:
+    """The real pipeline; each generate waits at `gate`, then records what `should_stop` says
+    (polling it for a while, as a cancel reaches the server asynchronously) and how the real
+    generation ended."""
+
+    def __init__(self, pipe: TextToMusic) -> None:
+        self.pipe, self.gate, self.entered = pipe, threading.Event(), threading.Event()
+        self.stopped: list[bool] = []
+        self.ended: list[str] = []
+
+    def __getattr__(self, name: str):
+        return getattr(self.pipe, name)
+
+    def generate(self, texts, *, should_stop, **kwargs):
+        self.entered.set()
+        assert self.gate.wait(60), "the test never opened the gate"
+        deadline = time.monotonic() + 10
+        while not should_stop() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.stopped.append(should_stop())
+        try:
+            out = self.pipe.generate(texts, should_stop=should_stop, **kwargs)
+        except Exception as e:
+            self.ended.append(type(e).__name__)
+            raise
+        self.ended.append("done")
+        return out
+
+
+def test_a_cancelled_request_stops_its_generation(pipe: TextToMusic) -> None:
+    spy = StopSpy(pipe)
+    server = start(spy, limits=LIMITS)
+    try:
+        client = Client(server.url, verbose=False, analytics_enabled=False)
+        job = client.submit(caption=CAPTION, seconds=4.0, **FAST, api_name="/text_to_music")
+        assert spy.entered.wait(30)
+        job.cancel()  # what the page does when it is closed: the event is no longer alive
+        spy.gate.set()
+        deadline = time.monotonic() + 30
+        while not spy.ended and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert spy.stopped == [True] and spy.ended == ["GenerationCancelled"]
+        # and a request nobody cancels is not stopped
+        spy.entered.clear()
+        done = client.submit(caption=CAPTION, seconds=0.5, **FAST, api_name="/text_to_music")
+        assert Path(done.result(timeout=60)[0]).stat().st_size > 1000
+        assert spy.ended[-1] == "done"
+        client.close()
+    finally:
+        spy.gate.set()
+        server.stop()
+
+
 # ---------------------------------------------------------------------------- the guard
 
 

@@ -67,3 +67,24 @@ def test_overlap_seconds_sets_the_frames_each_window_is_given(
     # 38 + 23 + 23 + 6 = 90 new frames
     assert [c["out"].shape[-1] for c in calls] == [WINDOW, WINDOW, WINDOW, overlap + 6]
     assert pipe.last_timings.windows == 4
+
+
+def test_should_stop_ends_a_long_output_between_windows(
+    pipe: TextToMusic, calls: list[dict]
+) -> None:
+    from maskgmt.pipeline import GenerationCancelled
+
+    asked: list[int] = []
+
+    def stop_after_two() -> bool:  # True once two windows are made
+        asked.append(len(calls))
+        return len(calls) >= 2
+
+    seconds = 4 * WINDOW / pipe.frame_rate  # about 7 windows with the default overlap
+    with pytest.raises(GenerationCancelled, match="stopped after 2 window"):
+        pipe.generate(["a folk tune"], seconds=seconds, seed=0, steps=1, should_stop=stop_after_two)
+    assert len(calls) == 2 and asked == [0, 1, 2]
+    calls.clear()
+    codes = pipe.generate_codes(["a folk tune"], seconds=seconds, seed=0, steps=1,
+                                should_stop=lambda: False)  # fmt: skip
+    assert codes.shape[-1] == round(seconds * pipe.frame_rate) and len(calls) > 2

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -22,6 +23,7 @@ DEFAULT_SECONDS = 5.0
 DEFAULT_COND_SCALE = 3.0
 DEFAULT_TEMPERATURE = 1.0
 MAX_SEED = 2**32 - 1  # what a browser's number box holds exactly
+Stop = Callable[[], bool] | None  # asked between windows: True stops the generation
 
 
 @dataclass(frozen=True)
@@ -225,15 +227,17 @@ def _clip(pipe: Pipeline, wav: torch.Tensor, mode: str, text: str, seed: int) ->
     return Clip(first, int(pipe.sample_rate), mode, text, seed, timings)
 
 
-def text_to_music(pipe: Pipeline, text: str, seconds: float, sampling: Sampling) -> Clip:
-    """A new clip of `seconds` for the caption."""
-    wav = pipe.generate([text], seconds=seconds, **sampling.kwargs())
+def text_to_music(
+    pipe: Pipeline, text: str, seconds: float, sampling: Sampling, should_stop: Stop = None
+) -> Clip:
+    """A new clip of `seconds` for the caption (`should_stop`: see `TextToMusic.generate_codes`)."""
+    wav = pipe.generate([text], seconds=seconds, should_stop=should_stop, **sampling.kwargs())
     return _clip(pipe, wav, "text", text, sampling.seed)
 
 
 def continue_clip(
     pipe: Pipeline, clip: tuple[torch.Tensor, int], text: str, more: float, sampling: Sampling,
-    limits: Limits,
+    limits: Limits, should_stop: Stop = None,
 ) -> Clip:  # fmt: skip
     """The clip followed by `more` new seconds for the caption."""
     wav, sample_rate = clip
@@ -245,7 +249,8 @@ def continue_clip(
             f"{limits.max_seconds:g} s; ask for at most {max(limits.max_seconds - have, 0):.1f} s",
         )
     codes = pipe.encode_prompt(wav, sample_rate)
-    out = pipe.generate([text], seconds=have + more, prompt_codes=codes, **sampling.kwargs())
+    out = pipe.generate([text], seconds=have + more, prompt_codes=codes, should_stop=should_stop,
+                        **sampling.kwargs())  # fmt: skip
     return _clip(pipe, out, "continue", text, sampling.seed)
 
 

@@ -22,6 +22,7 @@ import gradio as gr
 
 from maskgmt.app import jobs
 from maskgmt.app.jobs import Limits, Pipeline, Sampling
+from maskgmt.pipeline.checks import GenerationCancelled
 
 GENERATE = "generate"  # the concurrency id the three jobs share
 MAX_HISTORY = 50  # clips listed per page; older ones drop off the list
@@ -232,6 +233,9 @@ class _Wiring:
             *form, history = args
             try:
                 clip = fn(*form)
+            except GenerationCancelled:  # the client left: nobody sees the message
+                print("maskgmt serve: the client left; its generation stopped", file=sys.stderr)
+                raise _error("cancelled: the page left before the clip was made") from None
             except ValueError as e:  # InputError, or the model refused the settings
                 raise _error(str(e)) from None
             except Exception as e:
@@ -258,7 +262,8 @@ class _Wiring:
         text = jobs.caption("caption", caption, self.limits)
         settings = self._sampling(negative, seed, cond_scale, steps, temperature,
                                   choice_temperature)  # fmt: skip
-        return jobs.text_to_music(self.pipe, text, self._seconds("seconds", seconds), settings)
+        more = self._seconds("seconds", seconds)
+        return jobs.text_to_music(self.pipe, text, more, settings, _client_left())
 
     def continue_clip(self, caption, negative, seed, cond_scale, steps, temperature,
                       choice_temperature, clip, seconds, history=None):  # fmt: skip
@@ -268,7 +273,8 @@ class _Wiring:
                                   choice_temperature)  # fmt: skip
         more = self._seconds("seconds", seconds)
         audio = jobs.load_clip("clip", clip, self.limits)
-        return jobs.continue_clip(self.pipe, audio, text, more, settings, self.limits)
+        return jobs.continue_clip(self.pipe, audio, text, more, settings, self.limits,
+                                  _client_left())  # fmt: skip
 
     def inpaint(self, caption, negative, seed, cond_scale, steps, temperature,
                 choice_temperature, clip, start, end, history=None):  # fmt: skip
@@ -310,6 +316,28 @@ def _table(history: list[dict]) -> str:
         text = html.escape(h["caption"].replace("|", "/"), quote=False)
         rows.append(f"| {h['n']} | {h['mode']} | {h['seconds']:.1f} | {h['seed']} | {text} |")
     return "\n".join(rows)
+
+
+def _client_left() -> Callable[[], bool]:
+    """A check for the job running in this thread: True once its client has left, so the
+    generation stops at the next window instead of running on while others wait.
+
+    Gradio marks the event of a closed page not `alive`, and drops a cancelled one from its
+    active jobs (and then starts the next job in the queue). Outside a Gradio event (a direct
+    call) the check is always False.
+    """
+    from gradio.context import LocalContext
+
+    blocks, event_id = LocalContext.blocks.get(None), LocalContext.event_id.get(None)
+    queue = getattr(blocks, "_queue", None)
+    if queue is None or event_id is None:
+        return lambda: False
+
+    def left() -> bool:
+        events = (e for job in queue.active_jobs if job for e in job)
+        return not any(e._id == event_id and e.alive for e in events)
+
+    return left
 
 
 def _error(message: str) -> gr.Error:

@@ -4,8 +4,14 @@
 geometry of filling a range of a clip.
 """
 
-from maskgmt.pipeline.checks import MAX_SECONDS
+from maskgmt.pipeline.checks import MAX_SECONDS, GenerationCancelled
 from maskgmt.pipeline.inpaint import SPLICE_SECONDS
 from maskgmt.pipeline.text_to_music import GenerationTimings, TextToMusic
 
-__all__ = ["MAX_SECONDS", "SPLICE_SECONDS", "GenerationTimings", "TextToMusic"]
+__all__ = [
+    "MAX_SECONDS",
+    "SPLICE_SECONDS",
+    "GenerationCancelled",
+    "GenerationTimings",
+    "TextToMusic",
+]

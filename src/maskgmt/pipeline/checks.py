@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 MAX_SECONDS = 3600.0  # longest output `generate` makes: one hour
 
 
+class GenerationCancelled(RuntimeError):
+    """`generate(..., should_stop=...)` was asked to stop before the output was complete."""
+
+
 def model_path(model_dir: object) -> Path:
     if not isinstance(model_dir, (str, os.PathLike)):
         raise TypeError(

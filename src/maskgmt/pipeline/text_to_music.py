@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import numbers
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from maskgmt.codecs.checks import prepare_wav
 from maskgmt.model import MaskGmt
 from maskgmt.model.checks import check_device
 from maskgmt.pipeline.checks import (
+    GenerationCancelled,
     caption_kwargs,
     check_captions,
     check_code_shape,
@@ -156,11 +158,14 @@ class TextToMusic:
         prompt_codes: torch.Tensor | None = None,
         overlap_seconds: float | None = None,
         progress: bool = False,
+        should_stop: Callable[[], bool] | None = None,
         **sampling,
     ) -> torch.Tensor:
         """Captions (B strings) -> codes[B, K, T] for `seconds` of audio (default: one window).
 
-        prompt_codes[B or 1, K, Tp] are kept as the first Tp frames (continuation). Further
+        prompt_codes[B or 1, K, Tp] are kept as the first Tp frames (continuation).
+        `should_stop()` is asked before each window; True raises `GenerationCancelled` (a web
+        server passes "has the client left?"). Further
         keyword arguments (`steps`, `cond_scale`, `temperature`, `top_k`, `top_p`,
         `negative_texts`, ...) go to `MaskGmt.generate`.
         """
@@ -173,6 +178,8 @@ class TextToMusic:
             disable=not progress,
         ) as bar:  # fmt: skip
             while codes.shape[-1] < plan.total:
+                if should_stop is not None and should_stop():
+                    raise GenerationCancelled(f"stopped after {windows} window(s), as asked")
                 # the window: the last frames made so far (the whole prompt at first, the
                 # overlap afterwards) as a fixed prompt, then as many new frames as fit
                 context = min(plan.overlap if windows else plan.window - 1, codes.shape[-1])
