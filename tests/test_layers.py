@@ -11,7 +11,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "maskgmt"
 
 # Every maskgmt package and module that takes part in the layering.
 PACKAGES = {"model", "codecs", "text", "data", "train", "eval", "pipeline", "cli", "demo", "app",
-            "audio", "viz", "seeding"}  # fmt: skip
+            "audio", "viz", "seeding", "progress"}  # fmt: skip
 
 # package -> maskgmt subpackages it must never import
 FORBIDDEN = {
@@ -28,6 +28,7 @@ FORBIDDEN = {
     "audio": PACKAGES - {"audio"},
     "viz": PACKAGES - {"viz"},
     "seeding": PACKAGES - {"seeding"},
+    "progress": PACKAGES - {"progress"},
 }
 
 

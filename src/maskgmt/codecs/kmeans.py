@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import torch
-from tqdm.auto import tqdm
+
+from maskgmt.progress import tqdm
 
 # Rows of x per distance block: bounds the (rows, V) distance matrix to a few tens of MB.
 _BLOCK = 4096

@@ -15,13 +15,13 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
 
 from maskgmt.codecs.checks import check_codes, fingerprint, frame_spans, frames_for, prepare_wav
 from maskgmt.codecs.kmeans import nearest
 from maskgmt.codecs.phase import griffin_lim, istft
 from maskgmt.codecs.spectral_config import SpectralCodecConfig, config_tensor
 from maskgmt.codecs.spectral_fit import FitOptions, fit_codebooks
+from maskgmt.progress import tqdm
 
 CONFIG_NAME = "spectral_codec.json"  # what marks a saved SpectralCodec folder
 WEIGHTS_NAME = "codebooks.safetensors"

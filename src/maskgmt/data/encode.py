@@ -14,10 +14,10 @@ import datasets
 import numpy as np
 import pyarrow as pa
 import torch
-from tqdm.auto import tqdm
 
 from maskgmt.data.cache import atomic_write_text
 from maskgmt.data.schema import cache_features
+from maskgmt.progress import tqdm
 
 CHUNK_META = "meta.json"  # inside a finished chunk folder: its rows, counts and skipped clips
 _READ_THREADS = 4  # audio decoding releases the GIL; a few threads keep the encoder fed

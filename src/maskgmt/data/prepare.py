@@ -16,7 +16,6 @@ from typing import Any
 
 import datasets
 import torch
-from tqdm.auto import tqdm
 
 from maskgmt.data.cache import (
     INFO_FILE,
@@ -31,6 +30,7 @@ from maskgmt.data.cache import (
 from maskgmt.data.encode import CHUNK_META, ChunkEncoder
 from maskgmt.data.manifest import load_rows
 from maskgmt.data.schema import extra_columns
+from maskgmt.progress import tqdm
 
 STATE_FILE = "prepare_state.json"  # the request an unfinished cache belongs to (for resuming)
 CHUNKS_DIR = "chunks"  # finished chunks, each a `save_to_disk` folder + meta.json; the resume unit

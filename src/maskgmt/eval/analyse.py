@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from maskgmt.eval.attributes import ClipEstimate, reference_values
 from maskgmt.eval.audio import load_analysis
@@ -16,6 +15,7 @@ from maskgmt.eval.key import key_from_spectra
 from maskgmt.eval.notes import note_rate_from_spectra
 from maskgmt.eval.register import median_pitch_from_spectra
 from maskgmt.eval.tempo import tempo_from_spectra
+from maskgmt.progress import tqdm
 
 
 @dataclass(frozen=True)

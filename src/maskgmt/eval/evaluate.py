@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from tqdm.auto import tqdm
 
 from maskgmt.eval.analyse import ClipAnalysis, analyse
 from maskgmt.eval.attributes import reference_values
@@ -29,6 +28,7 @@ from maskgmt.eval.sources import (
     real_audio,
 )
 from maskgmt.eval.stats import RESAMPLES
+from maskgmt.progress import tqdm
 
 __all__ = ["SOURCES", "EvalConfig", "derangement", "evaluate_audio_dir", "evaluate_model",
            "load_or_train_classifier"]  # fmt: skip

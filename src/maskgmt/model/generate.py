@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
 from maskgmt.model import checks
 from maskgmt.model.cues import with_unconditional
@@ -38,6 +37,7 @@ from maskgmt.model.remasking import (  # noqa: F401 (tests import them from here
     remask_lowest,
 )
 from maskgmt.model.sampling import filter_logits, guide, sample
+from maskgmt.progress import tqdm
 
 if TYPE_CHECKING:
     from maskgmt.model.maskgmt import MaskGmt

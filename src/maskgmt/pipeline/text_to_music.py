@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
 
 from maskgmt.codecs import AudioCodec
 from maskgmt.codecs.checks import prepare_wav
@@ -29,6 +28,7 @@ from maskgmt.pipeline.checks import (
 )
 from maskgmt.pipeline.inpaint import inpaint_window, splice
 from maskgmt.pretrained import require_default_model
+from maskgmt.progress import tqdm
 from maskgmt.seeding import check_seed
 from maskgmt.text import TextEncoder, load_text_encoder
 

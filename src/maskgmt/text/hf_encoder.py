@@ -6,8 +6,8 @@ import logging
 from collections.abc import Sequence
 
 import torch
-from tqdm.auto import tqdm
 
+from maskgmt.progress import tqdm
 from maskgmt.text.base import check_texts
 
 logger = logging.getLogger(__name__)

@@ -341,6 +341,6 @@ class _NoBar:
 def _progress(enabled: bool, start: int, total: int):
     if not enabled:
         return _NoBar()
-    from tqdm.auto import tqdm
+    from maskgmt.progress import tqdm
 
     return tqdm(total=total, initial=start, desc="train", unit="step", dynamic_ncols=True)

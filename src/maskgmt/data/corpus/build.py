@@ -13,8 +13,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from tqdm.auto import tqdm
-
 from maskgmt.data.attributes import INSTRUMENTS
 from maskgmt.data.corpus.arrange import ClipPlan, plan_clip
 from maskgmt.data.corpus.captions import write_caption
@@ -23,6 +21,7 @@ from maskgmt.data.corpus.config import SPLITS, CorpusConfig
 from maskgmt.data.corpus.render import DYNAMICS_RMS_DBFS, Renderer, find_fluidsynth, find_soundfont
 from maskgmt.data.corpus.scores import PieceNotes
 from maskgmt.data.corpus.selection import select_pieces, split_pieces
+from maskgmt.progress import tqdm
 
 CACHE_ENV = "MASKGMT_CACHE_DIR"
 

@@ -7,11 +7,10 @@ import random
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from maskgmt.data.corpus.catalog import PieceRef, candidate_pieces
 from maskgmt.data.corpus.config import CorpusConfig
 from maskgmt.data.corpus.scores import PieceNotes, is_cached, load_piece
+from maskgmt.progress import tqdm
 
 PARALLEL_PARSE_MIN = 8  # below this many uncached scores, a process pool costs more than it saves
 
