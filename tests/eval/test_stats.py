@@ -103,3 +103,38 @@ def test_a_ceiling_at_chance_leaves_adherence_undefined_not_infinite():
     # Ratios in general: NaN where the denominator is not positive.
     r = ratio_stat(mean_stat([1.0, 2.0]), mean_stat([0.0, 0.0]))(np.ones((1, 2)))
     assert math.isnan(r[0])
+
+
+def test_rank_correlation_is_spearmans_with_a_paired_interval() -> None:
+    from types import SimpleNamespace
+
+    from scipy.stats import spearmanr
+
+    from maskgmt.eval.report import _notes_section
+    from maskgmt.eval.scoring import note_activity
+    from maskgmt.eval.stats import rank_corr_stat
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 6, 40).astype(float)  # ties
+    y = x + rng.normal(0, 2, 40)
+    y[3] = np.nan  # a clip without a tempo is left out
+    keep = np.isfinite(y)
+    point, lo, hi = estimate(rank_corr_stat(x, y), resample_weights(40))
+    assert point == pytest.approx(spearmanr(x[keep], y[keep]).statistic)
+    assert lo < point < hi
+    assert estimate(rank_corr_stat(x, x), resample_weights(40))[0] == pytest.approx(1.0)
+    assert estimate(rank_corr_stat(x, -x), resample_weights(40))[0] == pytest.approx(-1.0)
+    assert np.isnan(rank_corr_stat([1.0, 2.0], [2.0, 1.0])(np.ones((1, 2))))[0]
+
+    # note activity reports it per source when the rows have a caption tempo
+    def clips(rates):
+        return [SimpleNamespace(estimate=SimpleNamespace(notes_per_s=r)) for r in rates]
+
+    tempo = np.linspace(60, 160, 12)
+    sources = {"real": clips(tempo / 50), "generated": clips(tempo[::-1] / 50)}
+    na = note_activity(sources, resample_weights(12), [{"tempo": t} for t in tempo])
+    assert na["vs_caption_tempo"]["real"] == pytest.approx(1.0)
+    assert na["vs_caption_tempo"]["generated"] == pytest.approx(-1.0)
+    section = "\n".join(_notes_section({"note_activity": na}, ["real", "generated"]))
+    assert "rank corr. with the caption's tempo" in section and "-1.00" in section
+    assert "vs_caption_tempo" not in note_activity(sources, resample_weights(12), [{}] * 12)

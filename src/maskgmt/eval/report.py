@@ -102,15 +102,21 @@ def _notes_section(metrics: dict, sources: list[str]) -> list[str]:
     na = metrics.get("note_activity")
     if not na:
         return []
-    rate, ratio = na["notes_per_s"], na["ratio_to_real"]
-    lines = ["", "## Note activity", "", _row(["source", "notes/s", "÷ real"]),
-             _row(["---"] * 3)]  # fmt: skip
+    rate, ratio, tempo = na["notes_per_s"], na["ratio_to_real"], na.get("vs_caption_tempo")
+    head = ["source", "notes/s", "÷ real"] + (["rank corr. with the caption's tempo"] * bool(tempo))
+    lines = ["", "## Note activity", "", _row(head), _row(["---"] * len(head))]
     for s in sources:
-        lines.append(_row([SOURCE_TITLES[s], _num_ci(rate, s), _num_ci(ratio, s)
-                           if s in ratio else "1"]))  # fmt: skip
+        cells = [SOURCE_TITLES[s], _num_ci(rate, s), _num_ci(ratio, s) if s in ratio else "1"]
+        lines.append(_row(cells + ([_num_ci(tempo, s)] if tempo else [])))
     lines += ["", f"Method: {na['method']}. A drone (one held pitch) is one note per clip; "
               "compare sources rather than absolute rates (a loud bass under a quiet melody "
-              "moves them).", ""]  # fmt: skip
+              "moves them)."]  # fmt: skip
+    if tempo:
+        lines.append(
+            "Rank correlation: Spearman's, of each clip's notes/s with its caption's tempo; "
+            "real audio plays slow captions slower, and a model should too."
+        )
+    lines.append("")
     return lines
 
 

@@ -27,6 +27,7 @@ from maskgmt.eval.stats import (
     estimate,
     majority_stat,
     mean_stat,
+    rank_corr_stat,
     ratio_stat,
     resample_weights,
     subset,
@@ -42,6 +43,7 @@ SOURCES: dict[str, str] = {
 FRECHET_NAME = "Fréchet mel-statistics distance"
 # Fewer clips than this and a 95 % interval on an accuracy is wider than about +-7 points.
 RECOMMENDED_CLIPS = 200
+MIN_TEMPO_CLIPS = 10  # clips with a caption tempo needed to report notes vs tempo
 NOTE_METHOD = (
     f"starts of stable top-voice notes (>= {1000 * MIN_NOTE_SECONDS:.0f} ms at one semitone of "
     "the CQT salience skyline; a new pitch, not an octave, or a re-strike after a rest) per second"
@@ -107,7 +109,7 @@ def score(
         "accuracy": accuracy_table(hits, list(sources), weights),
         "adherence_ceiling": ceiling,
         "adherence": adherence_table(hits, list(sources), weights, ceiling),
-        "note_activity": note_activity(sources, weights),
+        "note_activity": note_activity(sources, weights, refs),
         "skipped": skipped,
         "frechet": frechet(sources),
         "classifier": None if classifier is None else {
@@ -206,16 +208,28 @@ def adherence_table(
     return out
 
 
-def note_activity(sources: dict[str, list[ClipAnalysis]], weights: np.ndarray) -> dict:
-    """Mean notes per second of every source, and each source's ratio to real audio."""
+def note_activity(
+    sources: dict[str, list[ClipAnalysis]], weights: np.ndarray, refs: Sequence[dict] = ()
+) -> dict:
+    """Mean notes per second of every source, each source's ratio to real audio, and (with
+    reference tempi in `refs`) the rank correlation of each source's note rate with the
+    caption's tempo: real audio plays slow captions slower, and a model should too."""
     means = {s: mean_stat([a.estimate.notes_per_s for a in v]) for s, v in sources.items()}
     ratios = {s: ratio_stat(m, means["real"]) for s, m in means.items() if s != "real"}
-    return {
+    out = {
         "unit": "notes/s",
         "method": NOTE_METHOD,
         "notes_per_s": figure(means, weights),
         "ratio_to_real": figure(ratios, weights),
     }
+    tempo = np.array([np.nan if r.get("tempo") is None else r["tempo"] for r in refs], float)
+    if np.isfinite(tempo).sum() >= MIN_TEMPO_CLIPS:
+        out["vs_caption_tempo"] = figure(
+            {s: rank_corr_stat([a.estimate.notes_per_s for a in v], tempo)
+             for s, v in sources.items()},
+            weights,
+        )  # fmt: skip
+    return out
 
 
 def window_table(

@@ -91,6 +91,38 @@ def adherence_stat(source: Statistic, ceiling: Statistic, chance: Statistic) -> 
     return ratio_stat(diff_stat(source, chance), diff_stat(ceiling, chance))
 
 
+def rank_corr_stat(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> Statistic:
+    """Per-clip x[n], y[n] -> the statistic 'Spearman rank correlation of x and y' over the clips
+    where both are finite. Ranks (ties averaged) are taken once on those clips; each resample is
+    the weighted Pearson correlation of the ranks. NaN where fewer than 3 clips or no spread."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    rx, ry = _ranks(x[keep]), _ranks(y[keep])
+
+    def stat(w: np.ndarray) -> np.ndarray:
+        w = w[:, keep]
+        total = w.sum(axis=1, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dx = rx - (w @ rx)[:, None] / total
+            dy = ry - (w @ ry)[:, None] / total
+            cov = (w * dx * dy).sum(axis=1)
+            r = cov / np.sqrt((w * dx**2).sum(axis=1) * (w * dy**2).sum(axis=1))
+        return r if keep.sum() >= 3 else np.full(w.shape[0], np.nan)
+
+    return stat
+
+
+def _ranks(v: np.ndarray) -> np.ndarray:
+    """Ranks 0..n-1 of v[n], ties given their mean rank."""
+    ranks = np.empty(len(v))
+    ranks[np.argsort(v, kind="stable")] = np.arange(len(v), dtype=float)
+    values, counts = np.unique(v, return_counts=True)
+    for value in values[counts > 1]:
+        tied = v == value
+        ranks[tied] = ranks[tied].mean()
+    return ranks
+
+
 def subset(stat: Statistic, idx: Sequence[int] | np.ndarray) -> Statistic:
     """A statistic over the clips `idx` of the full set (e.g. the rows with a reference), so it
     can share the full set's resample weights."""
