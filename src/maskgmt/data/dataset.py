@@ -11,7 +11,7 @@ import torch
 from datasets.distributed import split_dataset_by_node
 
 from maskgmt.data.corpus.short_captions import (
-    ATTRIBUTE_FIELDS,
+    FIELDS,
     PARTIAL_KEEP,
     choose_attributes,
     missing_fields,
@@ -126,7 +126,7 @@ class CodesDataset(torch.utils.data.Dataset):
         if rng.random() >= self.partial_captions:
             return text, bpm
         words = random.Random(int(rng.integers(2**62)))
-        fields = {name: row.column(name)[0].as_py() for name in _FIELDS}
+        fields = {name: row.column(name)[0].as_py() for name in FIELDS}
         names = choose_attributes(words, PARTIAL_KEEP)
         return short_caption(fields, names, words), (bpm if "tempo" in names else float("nan"))
 
@@ -135,9 +135,6 @@ class CodesDataset(torch.utils.data.Dataset):
             return 0
         rng = np.random.default_rng([self.seed, self.epoch, index])
         return int(rng.integers(0, num_frames - self.seq_len + 1))
-
-
-_FIELDS = tuple(sorted({f for fields in ATTRIBUTE_FIELDS.values() for f in fields}))
 
 
 def _check_partial(columns: list[str], share: float, text_embeds: bool) -> list[str]:
@@ -157,7 +154,7 @@ def _check_partial(columns: list[str], share: float, text_embeds: bool) -> list[
             f"{missing}; prepare the cache from a `maskgmt corpus build` manifest, or set "
             "data.partial_captions to 0"
         )
-    return list(_FIELDS)
+    return list(FIELDS)
 
 
 def collate(items: list[dict]) -> dict:

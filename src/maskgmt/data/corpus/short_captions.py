@@ -27,6 +27,8 @@ ATTRIBUTE_FIELDS: dict[str, tuple[str, ...]] = {
     "accompaniment": ("accompaniment",),
     "style": ("style",),
 }
+# Every manifest field a short caption may read (sorted).
+FIELDS: tuple[str, ...] = tuple(sorted({f for fs in ATTRIBUTE_FIELDS.values() for f in fs}))
 # What the evaluator scores: a caption naming these is the user-style evaluation prompt.
 SCORED: tuple[str, ...] = ("instrument", "tempo", "key", "register")
 PARTIAL_KEEP = 0.5  # chance that a training caption names each attribute
@@ -37,8 +39,8 @@ _REGISTER = ("pitched {r}", "in a {r} register", "in the {r} register", "{r} reg
 
 def missing_fields(columns: Collection[str]) -> list[str]:
     """The manifest fields a short caption needs that `columns` lacks (sorted)."""
-    need = {f for fields in ATTRIBUTE_FIELDS.values() for f in fields}
-    return sorted(need - set(columns))
+    have = set(columns)
+    return [f for f in FIELDS if f not in have]
 
 
 def choose_attributes(rng: random.Random, keep: float) -> tuple[str, ...]:
