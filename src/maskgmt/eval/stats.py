@@ -97,6 +97,8 @@ def rank_corr_stat(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndar
     the weighted Pearson correlation of the ranks. NaN where fewer than 3 clips or no spread."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     keep = np.isfinite(x) & np.isfinite(y)
+    if keep.sum() < 3:
+        return lambda w: np.full(w.shape[0], np.nan)
     rx, ry = _ranks(x[keep]), _ranks(y[keep])
 
     def stat(w: np.ndarray) -> np.ndarray:
@@ -106,8 +108,7 @@ def rank_corr_stat(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndar
             dx = rx - (w @ rx)[:, None] / total
             dy = ry - (w @ ry)[:, None] / total
             cov = (w * dx * dy).sum(axis=1)
-            r = cov / np.sqrt((w * dx**2).sum(axis=1) * (w * dy**2).sum(axis=1))
-        return r if keep.sum() >= 3 else np.full(w.shape[0], np.nan)
+            return cov / np.sqrt((w * dx**2).sum(axis=1) * (w * dy**2).sum(axis=1))
 
     return stat
 
