@@ -49,13 +49,13 @@ def tiny_critic(**overrides) -> TokenCritic:
 
 def make_plan(**overrides):
     """A generate() plan with test defaults (8 steps, CFG 3 on level 0, temperature 1)."""
-    from maskgmt.model.generate import _Plan
+    from maskgmt.model.plan import DecodePlan
 
     base = dict(
         steps=(8,), cond_scale=3.0, min_cond_scale=None, cfg_levels=1, temperature=1.0,
         top_k=None, top_p=None, use_critic=False,
     )  # fmt: skip
-    return _Plan(**{**base, **overrides})
+    return DecodePlan(**{**base, **overrides})
 
 
 def random_codes(batch: int, *, seed: int = 0, frames: int = T) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""CFG-scale and temperature annealing over a level's decoding steps (MAGNeT): the `_Plan`
+"""CFG-scale and temperature annealing over a level's decoding steps (MAGNeT): the `DecodePlan`
 values at the first and last steps, what `generate` really uses at each step, and that
 annealing changes what is sampled."""
 

@@ -7,8 +7,8 @@ import torch
 
 import maskgmt.model.generate as generate_module
 from maskgmt.model import MaskGmt
-from maskgmt.model.generate import masked_first
 from maskgmt.model.layers import take_frames
+from maskgmt.model.remasking import masked_first
 
 from .conftest import K, T, random_codes, text_inputs
 

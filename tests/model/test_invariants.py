@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from maskgmt.model import MaskGmt
-from maskgmt.model.generate import _LevelInputs
+from maskgmt.model.level_inputs import LevelInputs
 
 from .conftest import K, T, V, random_codes, text_inputs, tiny_transformer
 
@@ -92,7 +92,7 @@ def test_loss_reports_levels_and_backprops(critic_model: MaskGmt) -> None:
 def test_running_input_sums_equal_full_embedding(model: MaskGmt) -> None:
     codes = random_codes(2)
     backbone = model.transformer.backbone
-    inputs = _LevelInputs(model, codes, T)
+    inputs = LevelInputs(model, codes, T)
     with torch.no_grad():
         for q in range(K):
             fast = inputs.base(q) + backbone.embed_level(codes[:, q], q)

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from maskgmt.model import MaskGmt
-from maskgmt.model.generate import remask_lowest
 from maskgmt.model.masking import sample_prefix
+from maskgmt.model.remasking import remask_lowest
 
 from .conftest import K, T, make_plan, random_codes, tiny_transformer
 

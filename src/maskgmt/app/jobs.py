@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from maskgmt.model.checks import parse_steps_text
-from maskgmt.model.generate import CHOICE_TEMPERATURE, default_steps
+from maskgmt.model.plan import CHOICE_TEMPERATURE, default_steps
 
 DEFAULT_SECONDS = 5.0
 DEFAULT_COND_SCALE = 3.0

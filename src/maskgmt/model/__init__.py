@@ -15,9 +15,9 @@ if TYPE_CHECKING:
     from maskgmt.model.config import BackboneConfig, MaskGmtConfig
     from maskgmt.model.critic import TokenCritic
     from maskgmt.model.debug import debug_model
-    from maskgmt.model.generate import default_steps
     from maskgmt.model.loss import MaskGmtLoss
     from maskgmt.model.maskgmt import MaskGmt
+    from maskgmt.model.plan import default_steps
     from maskgmt.model.transformer import MaskGmtTransformer
 
 _WHERE = {
@@ -25,7 +25,7 @@ _WHERE = {
     "MaskGmtConfig": "config",
     "TokenCritic": "critic",
     "debug_model": "debug",
-    "default_steps": "generate",
+    "default_steps": "plan",
     "MaskGmtLoss": "loss",
     "MaskGmt": "maskgmt",
     "MaskGmtTransformer": "transformer",

@@ -81,6 +81,71 @@ def check_bool_mask(name: str, mask: Any, shape: Sequence[int], what: str) -> No
     check_has_data(name, mask)
 
 
+def check_music_ids(
+    name: str,
+    codes: Any,
+    padding_mask: Any,
+    config: BackboneConfig,
+    device: torch.device,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Checked codes[B, K, T] long and frame mask [B, T] bool (True = real frame, default all),
+    both on `device`; every real frame's codes must lie in [0, V)."""
+    check_codes_shape(name, codes, config)
+    b, k, t = codes.shape
+    if padding_mask is None:
+        frame_mask = torch.ones(b, t, dtype=torch.bool, device=device)
+    else:
+        check_bool_mask("padding_mask", padding_mask, (b, t), "True = real frame")
+        if not bool(padding_mask.any(dim=-1).all()):
+            raise ValueError(
+                "padding_mask: expected at least one real (True) frame per clip, got none"
+            )
+        frame_mask = padding_mask.to(device)
+    codes = codes.to(device).long()
+    check_code_values(name, codes, config, frame_mask[:, None, :].expand(b, k, t))
+    return codes, frame_mask
+
+
+def check_levels(levels: Any, batch: int, n_q: int, device: torch.device) -> torch.Tensor:
+    """levels[B] long in [0, n_q): the level each sample trains, on `device`."""
+    ok = isinstance(levels, torch.Tensor) and levels.shape == (batch,)
+    ok = ok and not levels.dtype.is_floating_point and levels.dtype != torch.bool
+    if not ok or int(levels.min()) < 0 or int(levels.max()) >= n_q:
+        raise ValueError(f"levels: expected a LongTensor [{batch}] in [0, {n_q}), got {levels!r}")
+    return levels.to(device).long()
+
+
+def check_level(level: Any, n_q: int) -> int:
+    """One codec level: an int in [0, n_q)."""
+    if not (isinstance(level, int) and not isinstance(level, bool) and 0 <= level < n_q):
+        raise ValueError(f"level: expected an int in [0, {n_q}), got {level!r}")
+    return level
+
+
+def check_token_mask(
+    token_mask: Any, frame_mask: torch.Tensor, *, need_hidden: bool
+) -> torch.Tensor:
+    """token_mask[B, T] bool (True = hidden), on frame_mask's device; with need_hidden, at least
+    one token of a real frame must be hidden (a loss needs something to predict)."""
+    check_bool_mask("token_mask", token_mask, tuple(frame_mask.shape), "True = hidden token")
+    hide = token_mask.to(frame_mask.device)
+    if need_hidden:
+        hide = hide & frame_mask
+        if not bool(hide.any()):
+            raise ValueError(
+                "token_mask: expected at least one hidden token on a real frame, got none"
+            )
+    return hide
+
+
+def check_level_weights(weights: Sequence[float] | None, n_q: int) -> None:
+    """Training weights of the levels: None (uniform) or one per codec level."""
+    if weights is not None and len(weights) != n_q:
+        raise ValueError(
+            f"level_weights: expected {n_q} weights (one per codec level), got {len(weights)}"
+        )
+
+
 def check_texts(name: str, texts: Any, batch: int | None) -> list[str]:
     """texts must be a non-empty list of str, of length `batch` when that is known."""
     if isinstance(texts, (str, bytes, bytearray)) or not isinstance(texts, Sequence):

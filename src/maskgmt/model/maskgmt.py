@@ -12,18 +12,22 @@ from torch import nn
 
 from maskgmt.model import checks
 from maskgmt.model.config import MaskGmtConfig
-from maskgmt.model.critic import TokenCritic
+from maskgmt.model.critic import TokenCritic, check_critic, critic_loss
 from maskgmt.model.cues import cue_inputs, drop_for_guidance
-from maskgmt.model.generate import generate as _generate
-from maskgmt.model.layers import TextContext
+from maskgmt.model.generate import GenerateMixin
 from maskgmt.model.loss import MaskGmtLoss
-from maskgmt.model.masking import sample_levels, sample_prefix, sample_training_mask
+from maskgmt.model.masking import (
+    hide_codes,
+    sample_levels,
+    sample_prefix,
+    sample_training_mask,
+)
 from maskgmt.model.persistence import load_pretrained, push_to_hub, save_pretrained
 from maskgmt.model.text_loader import load_registered_text_encoder
 from maskgmt.model.transformer import MaskGmtTransformer
 
 
-class MaskGmt(nn.Module):
+class MaskGmt(GenerateMixin, nn.Module):
     """Text-conditioned masked generative transformer over codes[B, K, T], level by level.
 
     The text encoder (if any) is frozen and kept outside module registration: it is neither in
@@ -60,37 +64,9 @@ class MaskGmt(nn.Module):
             text_encoder_name=text_encoder_name,
         )
         tc = transformer.config
-        if self.config.level_weights is not None and len(self.config.level_weights) != tc.n_q:
-            raise ValueError(
-                f"level_weights: expected {tc.n_q} weights (one per codec level), "
-                f"got {len(self.config.level_weights)}"
-            )
-        if token_critic is not None:
-            if not isinstance(token_critic, TokenCritic):
-                raise ValueError(
-                    "token_critic: expected a TokenCritic or None, "
-                    f"got {type(token_critic).__name__}"
-                )
-            if self_token_critic:
-                raise ValueError(
-                    "token_critic: got a TokenCritic and self_token_critic=True; "
-                    "use one critic, not both"
-                )
-            cc = token_critic.config
-            for field in ("num_tokens", "n_q", "text_dim"):
-                want = getattr(tc, field)
-                if getattr(cc, field) != want:
-                    raise ValueError(
-                        f"token_critic: expected {field}={want} to match the transformer, "
-                        f"got {field}={getattr(cc, field)}; build TokenCritic(..., {field}={want})"
-                    )
-            if cc.seq_len < tc.seq_len:
-                raise ValueError(
-                    f"token_critic: expected seq_len >= the transformer's {tc.seq_len}, "
-                    f"got {cc.seq_len}"
-                )
+        checks.check_level_weights(self.config.level_weights, tc.n_q)
         self.transformer = transformer
-        self.token_critic = token_critic
+        self.token_critic = check_critic(token_critic, tc, self_token_critic)
         self.self_critic_head = nn.Linear(tc.dim, 1) if self_token_critic else None
         self.metadata: dict[str, Any] = dict(metadata or {})
         weights = self.config.level_weights or (1.0,) * tc.n_q
@@ -104,7 +80,11 @@ class MaskGmt(nn.Module):
 
     @property
     def device(self) -> torch.device:
-        return self.transformer.head_bias.device
+        return self.transformer.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.transformer.dtype
 
     @property
     def has_critic(self) -> bool:
@@ -170,8 +150,7 @@ class MaskGmt(nn.Module):
             text_embeds, text_mask, text_dim=self.transformer.config.text_dim, batch=batch,
             emb_name=emb_name, mask_name=mask_name,
         )  # fmt: skip
-        dtype = self.transformer.head_bias.dtype
-        return text_embeds.to(self.device, dtype), text_mask.to(self.device)
+        return text_embeds.to(self.device, self.dtype), text_mask.to(self.device)
 
     # ---- training ------------------------------------------------------------------------------
 
@@ -222,7 +201,9 @@ class MaskGmt(nn.Module):
         `texts` and the offset is 0.
         """
         tc = self.transformer.config
-        codes, frame_mask = self._check_codes(music_ids, padding_mask)
+        codes, frame_mask = checks.check_music_ids(
+            "music_ids", music_ids, padding_mask, tc, self.device
+        )
         b, k, t = codes.shape
         emb, tmask = self.encode_text(texts, text_embeds, text_mask, batch=b)
         cues = self._cues(bpm, frame_offset, key, texts, b)
@@ -230,67 +211,55 @@ class MaskGmt(nn.Module):
             tmask, cues = drop_for_guidance(
                 tmask, cues, self.config.cond_drop_prob, generator=generator
             )
-
         if levels is None:
             level = sample_levels(b, self.level_weights, device=self.device, generator=generator)
         else:
-            level = self._check_levels(levels, b)
-        given = None
-        if token_mask is None:
-            if self.training and self.config.prefix_prob > 0:
-                given = sample_prefix(frame_mask, self.config.prefix_prob, generator=generator)
-            hide = sample_training_mask(
-                frame_mask if given is None else frame_mask & ~given,
-                span_len=self.config.span_len,
-                generator=generator,
-            )
-        else:
-            checks.check_bool_mask("token_mask", token_mask, (b, t), "True = hidden token")
-            hide = token_mask.to(self.device) & frame_mask
-            if not bool(hide.any()):
-                raise ValueError(
-                    "token_mask: expected at least one hidden token on a real frame, got none"
-                )
-        inputs = self._hide(codes, level, hide, frame_mask, given)
+            level = checks.check_levels(levels, b, tc.n_q, self.device)
+        hide, given = self._training_mask(frame_mask, token_mask, generator)
+        inputs = hide_codes(codes, level, hide, frame_mask, tc.mask_id, given)
 
-        text = self.transformer.backbone.text_context(emb, tmask, cues)
+        text = self.transformer.text_context(emb, tmask, cues)
         h = self.transformer.hidden(inputs, level, text, frame_mask)  # (B, T, D)
         target = codes.gather(1, level[:, None, None].expand(b, 1, t))[:, 0]  # (B, T)
-        rows_b, rows_t = hide.nonzero(as_tuple=True)
+        rows_b, rows_t = hide.nonzero(as_tuple=True)  # the N masked tokens
         token_level = level[rows_b]  # (N,)
-        h_masked = h[rows_b, rows_t]  # (N, D)
-        logits = h_masked.new_empty(h_masked.shape[0], tc.num_tokens)
-        for q in token_level.unique().tolist():
-            sel = token_level == q
-            logits[sel] = self.transformer.level_logits(h_masked[sel], q)
+        logits = self.transformer.logits_by_row(h[rows_b, rows_t], token_level)  # (N, V)
         token_target = target[rows_b, rows_t]
         ce = F.cross_entropy(logits.float(), token_target, reduction="none")  # (N,)
-        loss = ce.mean()
-
-        with torch.no_grad():
-            count = torch.bincount(token_level, minlength=k)
-            correct = (logits.argmax(-1) == token_target).float()
-            denom = count.clamp(min=1).float()
-            level_loss = (
-                torch.zeros(k, device=self.device).index_add_(0, token_level, ce.detach()) / denom
-            )
-            level_acc = (
-                torch.zeros(k, device=self.device).index_add_(0, token_level, correct) / denom
-            )
-
-        critic_loss = None
+        critic = None
         if self.has_critic:
-            critic_loss = self._critic_loss(
-                inputs, level, target, hide, frame_mask, logits, text, emb, tmask, generator
-            )
-            loss = loss + self.config.critic_loss_weight * critic_loss
-        return MaskGmtLoss(
-            loss=loss,
-            level_loss=level_loss,
-            level_acc=level_acc,
-            level_count=count,
-            critic_loss=critic_loss,
+            critic = critic_loss(
+                self, inputs=inputs, level=level, target=target, hide=hide,
+                frame_mask=frame_mask, logits=logits, text=text, emb=emb, text_mask=tmask,
+                generator=generator,
+            )  # fmt: skip
+        return MaskGmtLoss.from_tokens(
+            ce, logits, token_target, token_level, k, critic, self.config.critic_loss_weight
         )
+
+    def _training_mask(
+        self,
+        frame_mask: torch.Tensor,
+        token_mask: torch.Tensor | None,
+        generator: torch.Generator | None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """-> hide[B, T] bool (the trained level's masked tokens) and given[B, T] bool (a
+        continuation sample's visible prefix, all levels) or None.
+
+        A given token_mask[B, T] fixes `hide`; otherwise spans are drawn on the cosine schedule,
+        after a prefix for a `prefix_prob` share of the samples (training mode only).
+        """
+        if token_mask is not None:
+            return checks.check_token_mask(token_mask, frame_mask, need_hidden=True), None
+        given = None
+        if self.training and self.config.prefix_prob > 0:
+            given = sample_prefix(frame_mask, self.config.prefix_prob, generator=generator)
+        hide = sample_training_mask(
+            frame_mask if given is None else frame_mask & ~given,
+            span_len=self.config.span_len,
+            generator=generator,
+        )
+        return hide, given
 
     def logits(
         self,
@@ -313,20 +282,20 @@ class MaskGmt(nn.Module):
         and key: as in `compute_loss`.
         """
         tc = self.transformer.config
-        codes, frame_mask = self._check_codes(music_ids, padding_mask)
+        codes, frame_mask = checks.check_music_ids(
+            "music_ids", music_ids, padding_mask, tc, self.device
+        )
         b, _, t = codes.shape
-        if not (isinstance(level, int) and not isinstance(level, bool) and 0 <= level < tc.n_q):
-            raise ValueError(f"level: expected an int in [0, {tc.n_q}), got {level!r}")
+        level = checks.check_level(level, tc.n_q)
         if token_mask is None:
             hide = torch.ones(b, t, dtype=torch.bool, device=self.device)
         else:
-            checks.check_bool_mask("token_mask", token_mask, (b, t), "True = hidden token")
-            hide = token_mask.to(self.device)
+            hide = checks.check_token_mask(token_mask, frame_mask, need_hidden=False)
         emb, tmask = self.encode_text(texts, text_embeds, text_mask, batch=b)
         level_t = torch.full((b,), level, dtype=torch.long, device=self.device)
         cues = self._cues(bpm, frame_offset, key, texts, b)
-        text = self.transformer.backbone.text_context(emb, tmask, cues)
-        inputs = self._hide(codes, level_t, hide, frame_mask)
+        text = self.transformer.text_context(emb, tmask, cues)
+        inputs = hide_codes(codes, level_t, hide, frame_mask, tc.mask_id)
         h = self.transformer.hidden(inputs, level_t, text, frame_mask)
         return self.transformer.level_logits(h, level)
 
@@ -344,91 +313,7 @@ class MaskGmt(nn.Module):
             return None
         return cue_inputs(bpm, frame_offset, key, texts, batch=batch, device=self.device)
 
-    def _check_codes(
-        self, music_ids: torch.Tensor, padding_mask: torch.Tensor | None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Checked codes[B, K, T] long and frame mask [B, T] bool, both on the model's device."""
-        tc = self.transformer.config
-        checks.check_codes_shape("music_ids", music_ids, tc)
-        b, k, t = music_ids.shape
-        if padding_mask is None:
-            frame_mask = torch.ones(b, t, dtype=torch.bool, device=self.device)
-        else:
-            checks.check_bool_mask("padding_mask", padding_mask, (b, t), "True = real frame")
-            if not bool(padding_mask.any(dim=-1).all()):
-                raise ValueError(
-                    "padding_mask: expected at least one real (True) frame per clip, got none"
-                )
-            frame_mask = padding_mask.to(self.device)
-        codes = music_ids.to(self.device).long()
-        checks.check_code_values("music_ids", codes, tc, frame_mask[:, None, :].expand(b, k, t))
-        return codes, frame_mask
-
-    def _check_levels(self, levels: torch.Tensor, batch: int) -> torch.Tensor:
-        n_q = self.transformer.config.n_q
-        ok = isinstance(levels, torch.Tensor) and levels.shape == (batch,)
-        ok = ok and not levels.dtype.is_floating_point and levels.dtype != torch.bool
-        if not ok or int(levels.min()) < 0 or int(levels.max()) >= n_q:
-            raise ValueError(
-                f"levels: expected a LongTensor [{batch}] in [0, {n_q}), got {levels!r}"
-            )
-        return levels.to(self.device).long()
-
-    def _hide(
-        self,
-        codes: torch.Tensor,
-        level: torch.Tensor,
-        hide: torch.Tensor,
-        frame_mask: torch.Tensor,
-        given: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """codes[B, K, T] -> model input: the mask id above level[B], on hide[B, T] of the level
-        itself, and on padded frames (frame_mask[B, T] False). given[B, T] bool marks prompt
-        frames whose every level stays visible (the prefix of a continuation sample)."""
-        k = codes.shape[1]
-        k_idx = torch.arange(k, device=codes.device)[None, :, None]
-        above = k_idx > level[:, None, None]
-        if given is not None:
-            above = above & ~given[:, None, :]
-        at_hidden = (k_idx == level[:, None, None]) & hide[:, None, :]
-        return codes.masked_fill(
-            above | at_hidden | ~frame_mask[:, None, :], self.transformer.config.mask_id
-        )
-
-    def _critic_loss(
-        self,
-        inputs: torch.Tensor,
-        level: torch.Tensor,
-        target: torch.Tensor,
-        hide: torch.Tensor,
-        frame_mask: torch.Tensor,
-        logits: torch.Tensor,
-        text: TextContext,
-        emb: torch.Tensor,
-        tmask: torch.Tensor,
-        generator: torch.Generator | None,
-    ) -> torch.Tensor:
-        """BCE of the critic at telling the generator's sampled tokens (1) from real ones (0)."""
-        k = inputs.shape[1]
-        with torch.no_grad():
-            probs = logits.detach().float().softmax(dim=-1)  # (N, V) at the hidden tokens
-            sampled = torch.multinomial(probs, 1, generator=generator)[:, 0]
-            filled = target.clone()
-            filled[hide] = sampled
-            fake = (filled != target).float()  # a sample equal to the real token counts as real
-        at_level = torch.arange(k, device=self.device)[None, :, None] == level[:, None, None]
-        critic_inputs = torch.where(at_level & frame_mask[:, None, :], filled[:, None, :], inputs)
-        if self.token_critic is not None:
-            critic_text = self.token_critic.backbone.text_context(emb, tmask)
-            scores = self.token_critic(critic_inputs, level, critic_text, frame_mask)
-        else:
-            h = self.transformer.hidden(critic_inputs, level, text, frame_mask)
-            scores = self.self_critic_head(h).squeeze(-1)
-        return F.binary_cross_entropy_with_logits(scores[frame_mask].float(), fake[frame_mask])
-
-    # ---- generation and persistence -------------------------------------------------------------
-
-    generate = _generate  # generate(texts=None, *, text_embeds=..., steps=..., cond_scale=3.0, ...)
+    # ---- persistence -------------------------------------------------------------
 
     def save_pretrained(self, directory: str | Path) -> Path:
         """Write config.json + model.safetensors to `directory` -> the folder's Path."""

@@ -91,3 +91,24 @@ def sample_prefix(
     share = 0.1 + 0.6 * torch.rand(b, generator=generator, device=device)
     length = torch.minimum((share * num_real).long(), num_real - 1) * pick
     return (torch.arange(t, device=device)[None, :] < length[:, None]) & frame_mask
+
+
+def hide_codes(
+    codes: torch.Tensor,
+    level: torch.Tensor,
+    hide: torch.Tensor,
+    frame_mask: torch.Tensor,
+    mask_id: int,
+    given: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """codes[B, K, T] -> the model's input for predicting level[B]: `mask_id` on every level
+    above it, on hide[B, T] of the level itself, and on padded frames (frame_mask[B, T] False).
+    given[B, T] bool marks prompt frames whose every level stays visible (the prefix of a
+    continuation sample)."""
+    k = codes.shape[1]
+    k_idx = torch.arange(k, device=codes.device)[None, :, None]
+    above = k_idx > level[:, None, None]
+    if given is not None:
+        above = above & ~given[:, None, :]
+    at_hidden = (k_idx == level[:, None, None]) & hide[:, None, :]
+    return codes.masked_fill(above | at_hidden | ~frame_mask[:, None, :], mask_id)

@@ -1,5 +1,6 @@
-"""What `generate` decides before it decodes: the checked arguments as a `_Plan` (steps per
-level, CFG levels and scales, temperatures, re-masking), the batch size, and the autocast.
+"""What `generate` decides before it decodes: the checked sampling arguments as a `DecodePlan`
+(steps per level, CFG levels and scales, temperatures, re-masking), the batch size, and the
+autocast.
 
 Nothing here runs the network; `model/generate.py` takes the plan and decodes.
 """
@@ -44,7 +45,7 @@ def default_steps(num_levels: int) -> tuple[int, ...]:
 
 
 @dataclass(frozen=True)
-class _Plan:
+class DecodePlan:
     """Checked sampling settings of one `generate` call."""
 
     steps: tuple[int, ...]
@@ -89,7 +90,29 @@ class _Plan:
         return self.choice_temperature * (1.0 - (step + 1) / num_steps)
 
 
-@torch.inference_mode()
+def plan_generation(
+    model: MaskGmt,
+    *,
+    steps: int | Sequence[int] | None,
+    cond_scale: float,
+    min_cond_scale: float | None,
+    cfg_levels: int | None,
+    temperature: float,
+    top_k: int | None,
+    top_p: float | None,
+    use_token_critic: bool | None,
+    choice_temperature: float,
+    anneal_temperature: bool,
+    remask_span: int,
+) -> DecodePlan:
+    """`generate`'s sampling arguments, checked -> the plan its decoding follows."""
+    plan = _check_plan(
+        model, steps, cond_scale, min_cond_scale, cfg_levels, temperature, top_k, top_p,
+        use_token_critic,
+    )  # fmt: skip
+    return _check_remasking(plan, choice_temperature, anneal_temperature, remask_span)
+
+
 def _check_plan(
     model: MaskGmt,
     steps: int | Sequence[int] | None,
@@ -100,7 +123,7 @@ def _check_plan(
     top_k: int | None,
     top_p: float | None,
     use_token_critic: bool | None,
-) -> _Plan:
+) -> DecodePlan:
     k_levels, vocab = model.transformer.config.n_q, model.transformer.config.num_tokens
     steps = default_steps(k_levels) if steps is None else checks.check_steps(steps, k_levels)
     cond_scale = checks.check_number("cond_scale", cond_scale, low=0.0)
@@ -130,13 +153,13 @@ def _check_plan(
             "token_critic=TokenCritic(...) or self_token_critic=True, "
             "or pass use_token_critic=False"
         )
-    return _Plan(
+    return DecodePlan(
         steps=steps, cond_scale=cond_scale, min_cond_scale=min_cond_scale, cfg_levels=cfg_levels,
         temperature=temperature, top_k=top_k, top_p=top_p, use_critic=bool(use_token_critic),
     )  # fmt: skip
 
 
-def _autocast(
+def autocast_for(
     dtype: torch.dtype | None, device: torch.device, model_dtype: torch.dtype
 ) -> torch.autocast:
     """Autocast context for `compute_dtype` (disabled for None or the model's own dtype)."""
@@ -150,8 +173,8 @@ def _autocast(
 
 
 def _check_remasking(
-    plan: _Plan, choice_temperature: float, anneal_temperature: bool, remask_span: int
-) -> _Plan:
+    plan: DecodePlan, choice_temperature: float, anneal_temperature: bool, remask_span: int
+) -> DecodePlan:
     """`plan` with the checked re-masking options."""
     choice_temperature = checks.check_number("choice_temperature", choice_temperature, low=0.0)
     if not isinstance(anneal_temperature, bool):
@@ -166,12 +189,12 @@ def _check_remasking(
     )  # fmt: skip
 
 
-def _unguided(plan: _Plan) -> _Plan:
+def unguided(plan: DecodePlan) -> DecodePlan:
     """Without text, cond and uncond logits coincide: skip the second half of the batch."""
     return replace(plan, cond_scale=1.0, min_cond_scale=None, cfg_levels=0)
 
 
-def _batch_size(
+def batch_size(
     texts: Sequence[str] | None, text_embeds: torch.Tensor | None, prompt: torch.Tensor | None
 ) -> int:
     """B from the captions, else the embeddings, else the prompt, else 1; all present must agree."""

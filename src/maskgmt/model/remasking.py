@@ -14,7 +14,7 @@ from maskgmt.model.masking import rank_lowest
 from maskgmt.model.sampling import gumbel_noise
 
 
-def _add_choice_noise(
+def add_choice_noise(
     scores: torch.Tensor, scale: float, generator: torch.Generator | None
 ) -> torch.Tensor:
     """scores[B, T] + scale * Gumbel noise: re-mask by a noisy confidence, not pure argmin.

@@ -38,6 +38,21 @@ class MaskGmtTransformer(nn.Module):
     def from_config(cls, config: BackboneConfig) -> MaskGmtTransformer:
         return cls(config)
 
+    @property
+    def device(self) -> torch.device:
+        return self.head_bias.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The parameters' dtype (float32, or float16 after `.half()`)."""
+        return self.head_bias.dtype
+
+    def text_context(
+        self, emb: torch.Tensor, mask: torch.Tensor, cues: torch.Tensor | None = None
+    ) -> TextContext:
+        """emb[B, L, text_dim], mask[B, L] bool, cues[B, 3] or None -> the blocks' text keys."""
+        return self.backbone.text_context(emb, mask, cues)
+
     def hidden(
         self,
         codes: torch.Tensor,
@@ -54,6 +69,14 @@ class MaskGmtTransformer(nn.Module):
         """hidden[..., D] -> logits[..., V] of codec level `level`."""
         return torch.matmul(hidden, self.head_weight[level]) + self.head_bias[level]
 
+    def logits_by_row(self, hidden: torch.Tensor, level: torch.Tensor) -> torch.Tensor:
+        """hidden[R, ..., D] with level[R] long (each row's level) -> logits[R, ..., V]."""
+        logits = hidden.new_empty(*hidden.shape[:-1], self.config.num_tokens)
+        for q in level.unique().tolist():
+            rows = level == q
+            logits[rows] = self.level_logits(hidden[rows], q)
+        return logits
+
     def forward(
         self,
         codes: torch.Tensor,
@@ -62,9 +85,4 @@ class MaskGmtTransformer(nn.Module):
         frame_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """codes[B, K, T], level[B] long, text -> logits [B, T, V] of each sample's level."""
-        h = self.hidden(codes, level, text, frame_mask)
-        logits = h.new_empty(*h.shape[:2], self.config.num_tokens)
-        for q in level.unique().tolist():
-            rows = level == q
-            logits[rows] = self.level_logits(h[rows], q)
-        return logits
+        return self.logits_by_row(self.hidden(codes, level, text, frame_mask), level)
