@@ -16,9 +16,13 @@ def _code_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
     """Lines from `def` to the function's end, less its docstring's lines."""
     lines = node.end_lineno - node.lineno + 1
     first = node.body[0]
-    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
-        if isinstance(first.value.value, str):
-            lines -= first.end_lineno - first.lineno + 1
+    value = getattr(first, "value", None)
+    if (
+        isinstance(first, ast.Expr)
+        and isinstance(value, ast.Constant)
+        and isinstance(value.value, str)
+    ):
+        lines -= first.end_lineno - first.lineno + 1
     return lines
 
 

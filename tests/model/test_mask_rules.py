@@ -1,5 +1,6 @@
-"""The training rules that the shared-`_hide` invariant tests cannot see: what the trained level
-shows, the mask schedule, span lengths, caption dropout, and a critic gradient that is not zero."""
+"""The training rules that the shared-`hide_codes` invariant tests cannot see: what the trained
+level shows, the mask schedule, span lengths, caption dropout, and a critic gradient that is not
+zero."""
 
 from __future__ import annotations
 
@@ -28,8 +29,9 @@ def _half_hidden(batch: int) -> torch.Tensor:
 def test_visible_tokens_of_the_trained_level_change_the_logits_at_hidden_ones(
     model: MaskGmt,
 ) -> None:
-    """`logits()` hides all of level q by default, and `compute_loss` shares `_hide` with it, so
-    a `_hide` that also hid the visible tokens of level q passes every other invariant test."""
+    """`logits()` hides all of level q by default, and `compute_loss` shares `hide_codes` with
+    it, so a `hide_codes` that also hid the visible tokens of level q passes every other
+    invariant test."""
     codes = random_codes(2)
     emb, mask = text_inputs(2)
     hide = _half_hidden(2)

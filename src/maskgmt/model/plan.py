@@ -106,24 +106,6 @@ def plan_generation(
     remask_span: int,
 ) -> DecodePlan:
     """`generate`'s sampling arguments, checked -> the plan its decoding follows."""
-    plan = _check_plan(
-        model, steps, cond_scale, min_cond_scale, cfg_levels, temperature, top_k, top_p,
-        use_token_critic,
-    )  # fmt: skip
-    return _check_remasking(plan, choice_temperature, anneal_temperature, remask_span)
-
-
-def _check_plan(
-    model: MaskGmt,
-    steps: int | Sequence[int] | None,
-    cond_scale: float,
-    min_cond_scale: float | None,
-    cfg_levels: int | None,
-    temperature: float,
-    top_k: int | None,
-    top_p: float | None,
-    use_token_critic: bool | None,
-) -> DecodePlan:
     k_levels, vocab = model.transformer.config.n_q, model.transformer.config.num_tokens
     steps = default_steps(k_levels) if steps is None else checks.check_steps(steps, k_levels)
     cond_scale = checks.check_number("cond_scale", cond_scale, low=0.0)
@@ -153,10 +135,11 @@ def _check_plan(
             "token_critic=TokenCritic(...) or self_token_critic=True, "
             "or pass use_token_critic=False"
         )
-    return DecodePlan(
+    plan = DecodePlan(
         steps=steps, cond_scale=cond_scale, min_cond_scale=min_cond_scale, cfg_levels=cfg_levels,
         temperature=temperature, top_k=top_k, top_p=top_p, use_critic=bool(use_token_critic),
     )  # fmt: skip
+    return _check_remasking(plan, choice_temperature, anneal_temperature, remask_span)
 
 
 def autocast_for(
