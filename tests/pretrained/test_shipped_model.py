@@ -3,6 +3,8 @@ pitch follows "low" vs "high register" captions."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -51,3 +53,24 @@ def test_generate_with_no_model_writes_the_shipped_models_audio(tmp_path, monkey
     assert main(["generate", "a slow cello melody in D minor", "-o", str(out),
                  "--seconds", "1", "--seed", "0"]) == 0  # fmt: skip
     assert out.stat().st_size > 1000
+
+
+def test_the_readme_fine_tune_recipe_fits_the_shipped_model(shipped: TextToMusic) -> None:
+    """`maskgmt train --preset tiny --init <shipped>` (README): the preset's sizes with the
+    folder's kept cues build the shipped architecture, so the run is not refused."""
+    from types import SimpleNamespace
+
+    from maskgmt.train import finetune
+    from maskgmt.train.build import build_model
+    from maskgmt.train.config import get_preset
+
+    source = shipped.model
+    tc = source.transformer.config
+    cues = finetune.cues_to_keep(source, Path("unused"), resuming=False)
+    cfg, note = finetune.keep_cues(get_preset("tiny"), cues)
+    assert "tempo_clock" in cues and note is not None  # the shipped model has the clock
+    info = SimpleNamespace(codebook_size=tc.num_tokens, n_q=tc.n_q, frame_rate=75.0)
+    model = build_model(cfg.model, info=info, seq_len=tc.seq_len, text_dim=tc.text_dim,
+                        text_name=source.config.text_encoder_name, seed=0)  # fmt: skip
+    assert finetune.architecture_mismatch(model, source) == []
+    assert set(model.state_dict()) == set(source.state_dict())

@@ -167,8 +167,8 @@ def test_cli_init_fine_tunes_and_refuses_resume_or_an_existing_run(
     assert "pass one of them" in capsys.readouterr().err
 
 
-def test_a_tempo_clock_can_be_added_to_a_folder_but_never_dropped(
-    cache_dir: Path, folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_tempo_clock_can_be_added_to_a_folder_and_a_folders_clock_is_kept(
+    cache_dir: Path, folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
     seen = _spy_optimizer(monkeypatch)
     result = train(tiny({"tempo_clock": True}, steps=2), data_dir=cache_dir,
@@ -181,17 +181,22 @@ def test_a_tempo_clock_can_be_added_to_a_folder_but_never_dropped(
         assert torch.equal(seen["weights"][name], tensor), name
     assert result.model.transformer.config.clock_frame_rate == 10.0  # the cache's frame rate
     assert result.model.transformer.backbone.clock_proj.weight.any()  # and it trained
-    with pytest.raises(ValueError, match=r"tempo_clock \(run False, folder True\)"):
-        train(tiny(), data_dir=cache_dir, out_dir=tmp_path / "ft", init=result.model_dir)
+    # A run whose config has no clock keeps the folder's, says so, and records it for --resume.
+    kept = train(tiny(), data_dir=cache_dir, out_dir=tmp_path / "ft", init=result.model_dir)
+    assert kept.model.transformer.config.clock_frame_rate == 10.0
+    assert "keeping the folder's tempo clock" in capsys.readouterr().err
+    assert yaml.safe_load((tmp_path / "ft" / "config.yaml").read_text())["model"]["tempo_clock"]
+    resumed = train(tiny(steps=2), data_dir=cache_dir, out_dir=tmp_path / "ft", resume=True)
+    assert resumed.steps == 2 and resumed.model.transformer.config.clock_frame_rate == 10.0
     with pytest.raises(ValueError, match="'model.tempo_clock' must be true/false"):
         tiny({"tempo_clock": "yes"})
 
 
-def test_a_key_cue_can_be_added_to_a_folder_but_never_dropped(
+def test_a_key_cue_can_be_added_to_a_folder_and_a_folders_cue_is_kept(
     cache_dir: Path, folder: Path, tmp_path: Path
 ) -> None:
     result = train(tiny({"key_cue": True}, steps=1), data_dir=cache_dir,
                    out_dir=tmp_path / "key", init=folder)  # fmt: skip
     assert result.model.transformer.config.key_cue
-    with pytest.raises(ValueError, match=r"key_cue \(run False, folder True\)"):
-        train(tiny(), data_dir=cache_dir, out_dir=tmp_path / "ft", init=result.model_dir)
+    kept = train(tiny(), data_dir=cache_dir, out_dir=tmp_path / "ft", init=result.model_dir)
+    assert kept.model.transformer.config.key_cue

@@ -30,7 +30,8 @@ def train_command(
         "--init",
         metavar="MODEL_DIR",
         help="Fine-tune: start from this model folder's weights (fresh optimizer, schedule and "
-        "step count). Its codec and text encoder must be the cache's, its sizes the config's.",
+        "step count). Its codec and text encoder must be the cache's, its sizes the config's; "
+        "its caption cues (tempo clock, key cue) the run keeps.",
     ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:

@@ -11,6 +11,10 @@ The folder must fit the run:
   self-critic head, codes and levels, text width) must be the run's: set the folder's sizes in
   the run's `--config`.
 
+Caption cues (the tempo clock, the key cue) a run may add to a folder without them; a folder's
+own cues the run keeps, whatever its config says (`keep_cues`): they are part of what the
+folder's weights compute, and `maskgmt train --init` of the shipped model then needs no config.
+
 The position table `pos_emb[seq_len, D]` is the one thing allowed to differ in size: the crop of
 the run (`data.crop_seconds`) may be shorter or longer than the folder's. The overlapping rows
 are copied; rows past the folder's length (a longer crop) keep their fresh initialisation and
@@ -20,6 +24,7 @@ are learned by the fine-tuning. (Self-attention's rotary positions have no weigh
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -34,6 +39,9 @@ _FROM_CODEC = ("num_tokens", "n_q")
 _POS_EMB = "pos_emb"
 # Projections a run may add to a folder without them (model/backbone.py): they start at zero.
 _ADDABLE = {"clock_proj.weight": "tempo clock", "key_proj.weight": "key cue"}
+
+# Caption cues, as `model:` keys of the training config, and how a folder's config names them.
+CUES = {"tempo_clock": "tempo clock", "key_cue": "key cue"}
 
 # In the run folder of a run started with `init=`: {"init_from": the model folder or hub id}.
 INIT_FILE = "init.json"
@@ -200,3 +208,32 @@ def load_init_weights(model: MaskGmt, source: MaskGmt) -> str | None:
         )
     model.load_state_dict(fitted, strict=True)
     return note
+
+
+def cues_to_keep(source: MaskGmt | None, out_dir: Path, *, resuming: bool) -> set[str]:
+    """The caption cues (`CUES` keys) a run must keep: those of its --init folder, or, when it
+    resumes, those its own config.yaml trained with."""
+    if source is not None:
+        config = source.transformer.config
+        return {cue for cue, on in [("tempo_clock", config.clock_frame_rate > 0),
+                                    ("key_cue", config.key_cue)] if on}  # fmt: skip
+    path = Path(out_dir) / "config.yaml"
+    if not resuming or not path.is_file():
+        return set()
+    import yaml
+
+    model = (yaml.safe_load(path.read_text()) or {}).get("model") or {}
+    return {cue for cue in CUES if model.get(cue) is True}
+
+
+def keep_cues(cfg: Any, cues: set[str]) -> tuple[Any, str | None]:
+    """cfg (a TrainConfig) with `cues` switched on -> (cfg, a note naming those it switched on,
+    or None when the config had them all)."""
+    added = sorted(cue for cue in cues if not getattr(cfg.model, cue))
+    if not added:
+        return cfg, None
+    model = dataclasses.replace(cfg.model, **dict.fromkeys(added, True))
+    names = " and ".join(CUES[cue] for cue in added)
+    keys = ", ".join(f"{cue}: true" for cue in added)
+    note = f"keeping the folder's {names} (model: {{{keys}}})"
+    return dataclasses.replace(cfg, model=model), note

@@ -148,6 +148,10 @@ def _setup(
     if init is not None:
         source = finetune.load_init_model(init)
         finetune.check_init_codec(source, data.info.codec, init=init, data=data_dir)
+    keep = finetune.cues_to_keep(source, out_dir, resuming=existing is not None)
+    cfg, note = finetune.keep_cues(cfg, keep)
+    if note and accelerator.is_main_process:
+        print(note, file=sys.stderr)
     encoder, text_name, text_dim = _text_conditioning(cfg, data, text_encoder, accelerator)
     init_from = finetune.recorded_init(out_dir, init, resume)
     trainee = _build(cfg, data, accelerator, text=(text_name, text_dim), source=source,
