@@ -9,6 +9,8 @@
 # optimizer and schedule from CONFIG):
 #   CODEC_FROM=src/maskgmt/pretrained/maskgmt-tiny/codec INIT=src/maskgmt/pretrained/maskgmt-tiny \
 #   CONFIG=scripts/shipped_continue.yaml bash scripts/train_shipped.sh /work/ship2 90
+# The third (shipped) version continued the second the same way with
+# CONFIG=scripts/cues_partial_gentle.yaml (tempo clock, partial captions, peak lr 3e-4, 10k steps).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 work="${1:?usage: train_shipped.sh WORK_DIR [MINUTES]}"
