@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
 from pathlib import Path
 
@@ -34,8 +35,20 @@ class _Sampler:
         self.max_seconds_per_window = pipe.max_seconds_per_window
 
     def generate(self, texts, *, seconds, seed):
-        """B captions -> wav[B, C, S], as TextToMusic.generate with this variant's settings."""
-        return self.pipe.generate(texts, seconds=seconds, seed=seed, **self.kwargs)
+        """B captions -> wav[B, C, S], as TextToMusic.generate with this variant's settings.
+
+        The pseudo-setting `"negative": "other_mode"` makes each caption's negative the same
+        caption with major and minor swapped, so guidance pushes away from the other mode."""
+        kwargs = dict(self.kwargs)
+        if kwargs.pop("negative", None) == "other_mode":
+            kwargs["negative_texts"] = [other_mode(t) for t in texts]
+        return self.pipe.generate(texts, seconds=seconds, seed=seed, **kwargs)
+
+
+def other_mode(caption: str) -> str:
+    """The caption with "major" and "minor" swapped (unchanged where it names neither)."""
+    return re.sub(r"\b(major|minor)\b", lambda m: {"major": "minor", "minor": "major"}[m[1]],
+                  caption)  # fmt: skip
 
 
 def _parse_variant(text: str) -> tuple[str, dict]:
