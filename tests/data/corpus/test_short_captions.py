@@ -88,3 +88,12 @@ def test_bad_input_is_named() -> None:
     assert missing_fields(["instrument", "key", "mode"]) == sorted(
         {"tempo_word", "tempo_bpm", "register", "dynamics", "meter", "accompaniment", "style"}
     )
+
+
+def test_medium_dynamics_read_as_a_volume_not_a_size() -> None:
+    rng = random.Random(0)
+    row = {**_row(rng), "dynamics": "medium"}
+    texts = [short_caption(row, {"dynamics", "instrument"}, random.Random(i)) for i in range(20)]
+    assert all("medium-volume" in t for t in texts), texts
+    soft = {**row, "dynamics": "soft"}
+    assert all("soft" in short_caption(soft, {"dynamics"}, random.Random(i)) for i in range(5))

@@ -67,6 +67,10 @@ def short_caption(row: Mapping[str, Any], names: Collection[str], rng: random.Ra
     return _phrase(parts, rng)
 
 
+# "a medium flute tune" reads as a size; the corpus's captions say "medium-volume".
+_DYNAMICS = {"medium": "medium-volume"}
+
+
 def _parts(row: Mapping[str, Any], names: set[str], rng: random.Random) -> dict[str, str]:
     """Attribute -> its words ("" for an attribute not named). Tempo is a word, a number or
     both: "tempo_adj" is the word ("slow") and "tempo_at" the number ("64 BPM")."""
@@ -80,7 +84,7 @@ def _parts(row: Mapping[str, Any], names: set[str], rng: random.Random) -> dict[
         "tempo_at": bpm if form != "word" else "",
         "key": f"{row['key']} {row['mode']}",
         "register": c(_REGISTER).format(r=row["register"]),
-        "dynamics": str(row["dynamics"]),
+        "dynamics": _DYNAMICS.get(str(row["dynamics"]), str(row["dynamics"])),
         "meter": f"{row['meter']} time",
         "accompaniment": (
             "solo" if acc is None else f"with {c(INSTRUMENTS[acc].names)} accompaniment"
