@@ -27,7 +27,7 @@ import torch
 
 import maskgmt.model.generate as generate_module
 from maskgmt.model.cues import with_unconditional
-from maskgmt.model.decode_inputs import TextContexts, _stack_padded, text_contexts
+from maskgmt.model.decode_inputs import TextContexts, _null_text, _stack_padded, text_contexts
 from maskgmt.model.sampling import guide
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -42,16 +42,15 @@ def _three_way_contexts(model, plan, inputs) -> TextContexts:
     if not plan.guided or inputs.negative is None:
         return text_contexts(model, plan, inputs)
     emb, tmask, cues = inputs.emb, inputs.text_mask, inputs.cues
-    null = (emb[:, :1] * 0, tmask[:, :1] & False)
-    two_emb, two_mask = _stack_padded(emb, tmask, *null)
+    two_emb, two_mask = _stack_padded(emb, tmask, *_null_text(model, emb.shape[0]))
     three_emb, three_mask = _stack_padded(two_emb, two_mask, *inputs.negative)
     three_cues = None
     if cues is not None:
         two = with_unconditional(cues)  # (2B, 3): the caption's cues, then none
         three_cues = torch.cat([two, two[len(cues) :]])  # the negative branch has none either
     guided = model.transformer.text_context(three_emb, three_mask, three_cues)
-    base = text_contexts(model, plan, inputs)
-    return TextContexts(guided, base.cond, base.critic)
+    critic = text_contexts(model, plan, inputs).critic if plan.use_critic else None
+    return TextContexts(guided, guided.rows(emb.shape[0]), critic)
 
 
 def _three_way_step_logits(model, plan, x, frames, text, level, step):

@@ -97,7 +97,7 @@ def text_contexts(model: MaskGmt, plan: DecodePlan, inputs: DecodeInputs) -> Tex
     them."""
     emb, tmask, cues = inputs.emb, inputs.text_mask, inputs.cues
     if plan.guided:
-        neg_emb, neg_mask = inputs.negative or (emb[:, :1] * 0, tmask[:, :1] & False)
+        neg_emb, neg_mask = inputs.negative or _null_text(model, emb.shape[0])
         both_emb, both_mask = _stack_padded(emb, tmask, neg_emb, neg_mask)
         guided = model.transformer.text_context(both_emb, both_mask, with_unconditional(cues))
         cond = guided.rows(emb.shape[0])  # views: no second encoding for unguided levels

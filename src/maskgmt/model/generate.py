@@ -152,12 +152,12 @@ def decode(
 ) -> torch.Tensor:
     """Fill inputs.codes[B, K, T] level by level, keeping the prompt's fixed tokens -> codes."""
     codes = inputs.codes.clone()
-    texts = text_contexts(model, plan, inputs)
+    contexts = text_contexts(model, plan, inputs)
     embeds = LevelInputs(model, codes, codes.shape[-1])
     bar = tqdm(total=sum(plan.steps), desc="generate", unit="step", disable=not progress)
     for level in range(codes.shape[1]):
         codes[:, level] = _decode_level(
-            model, plan, embeds, level, codes[:, level], inputs.fixed[:, level], texts, generator
+            model, plan, embeds, level, codes[:, level], inputs.fixed[:, level], contexts, generator
         )
         embeds.commit(level, codes[:, level])
         bar.update(plan.steps[level])
@@ -172,7 +172,7 @@ def _decode_level(
     level: int,
     current: torch.Tensor,
     fixed: torch.Tensor,
-    texts: TextContexts,
+    contexts: TextContexts,
     generator: torch.Generator | None,
 ) -> torch.Tensor:
     """Unmask one level over plan.steps[level] iterations -> codes [B, T] of that level."""
@@ -189,7 +189,7 @@ def _decode_level(
         # count; shorter rows then carry a few decided frames (computed, never used).
         frames = masked_first(masked, int(num_masked.max()))  # (B, N)
         x = base + model.transformer.backbone.embed_level(current, level)
-        logits = _step_logits(model, plan, x, frames, texts.at(plan, level), level, step)
+        logits = _step_logits(model, plan, x, frames, contexts.at(plan, level), level, step)
         sampled = sample(
             filter_logits(logits, top_k=plan.top_k, top_p=plan.top_p),
             temperature=plan.temperature_at(step, num_steps),
@@ -202,7 +202,7 @@ def _decode_level(
             current = filled
             continue  # nothing to re-mask: skip scoring (always so on a level's last step)
         if plan.use_critic:  # Token-Critic (Lezama et al.): may revise any token decided here
-            keep_score = -embeds.critic_logits(level, filled, texts.critic).float()  # (B, T)
+            keep_score = -embeds.critic_logits(level, filled, contexts.critic).float()  # (B, T)
             candidates = ~fixed
         else:
             keep_score, candidates = _confidence(logits, sampled, frames, masked), masked

@@ -37,11 +37,10 @@ from maskgmt.model import MaskGmt
 _FROM_CONFIG = ("dim", "depth", "heads", "dim_head", "ff_mult", "pooled_text")
 _FROM_CODEC = ("num_tokens", "n_q")
 _POS_EMB = "pos_emb"
-# Projections a run may add to a folder without them (model/backbone.py): they start at zero.
-_ADDABLE = {"clock_proj.weight": "tempo clock", "key_proj.weight": "key cue"}
-
-# Caption cues, as `model:` keys of the training config, and how a folder's config names them.
+# Caption cues: their `model:` keys in the training config -> what messages call them.
 CUES = {"tempo_clock": "tempo clock", "key_cue": "key cue"}
+# Projections a run may add to a folder without them (model/backbone.py): they start at zero.
+_ADDABLE = {"clock_proj.weight": CUES["tempo_clock"], "key_proj.weight": CUES["key_cue"]}
 
 # In the run folder of a run started with `init=`: {"init_from": the model folder or hub id}.
 INIT_FILE = "init.json"
@@ -226,14 +225,14 @@ def cues_to_keep(source: MaskGmt | None, out_dir: Path, *, resuming: bool) -> se
     return {cue for cue in CUES if model.get(cue) is True}
 
 
-def keep_cues(cfg: Any, cues: set[str]) -> tuple[Any, str | None]:
-    """cfg (a TrainConfig) with `cues` switched on -> (cfg, a note naming those it switched on,
-    or None when the config had them all)."""
+def keep_cues(cfg: Any, cues: set[str], *, owner: str = "the folder's") -> tuple[Any, str | None]:
+    """cfg (a TrainConfig) with `cues` switched on -> (cfg, a note naming those it switched on
+    as `owner`'s, or None when the config had them all)."""
     added = sorted(cue for cue in cues if not getattr(cfg.model, cue))
     if not added:
         return cfg, None
     model = dataclasses.replace(cfg.model, **dict.fromkeys(added, True))
     names = " and ".join(CUES[cue] for cue in added)
     keys = ", ".join(f"{cue}: true" for cue in added)
-    note = f"keeping the folder's {names} (model: {{{keys}}})"
+    note = f"keeping {owner} {names} (model: {{{keys}}})"
     return dataclasses.replace(cfg, model=model), note

@@ -149,7 +149,8 @@ def _setup(
         source = finetune.load_init_model(init)
         finetune.check_init_codec(source, data.info.codec, init=init, data=data_dir)
     keep = finetune.cues_to_keep(source, out_dir, resuming=existing is not None)
-    cfg, note = finetune.keep_cues(cfg, keep)
+    owner = "the folder's" if source is not None else "this run's"
+    cfg, note = finetune.keep_cues(cfg, keep, owner=owner)
     if note and accelerator.is_main_process:
         print(note, file=sys.stderr)
     encoder, text_name, text_dim = _text_conditioning(cfg, data, text_encoder, accelerator)
