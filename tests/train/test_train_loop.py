@@ -204,6 +204,22 @@ class RecordingEncoder(HashTextEncoder):
         return super().encode(texts)
 
 
+def test_the_mode_contrast_encodes_each_captions_counterfactual(tmp_path: Path) -> None:
+    """With `model.contrast: mode`, every training caption that names a key is also encoded
+    with the other mode (the clips' captions all say D minor, so "D major" comes only from
+    the contrast), and the run logs the contrast gap."""
+    cache = make_cache(tmp_path / "cache", num_clips=8, attributes=True)
+    encoder = RecordingEncoder()
+    cfg = tiny(optim={"max_steps": 4}, log={"val_every": 0, "log_every": 2},
+               data={"partial_captions": 1.0}, model={"contrast": "mode"})  # fmt: skip
+    train(cfg, data_dir=cache, out_dir=tmp_path / "run", text_encoder=encoder)
+    minor = [t for t in encoder.seen if "D minor" in t]
+    major = [t for t in encoder.seen if "D major" in t]
+    assert minor and sorted(t.replace("D major", "D minor") for t in major) == sorted(minor)
+    events = list((tmp_path / "run").rglob("events.out.tfevents*"))
+    assert events and b"train/contrast_gap" in b"".join(p.read_bytes() for p in events)
+
+
 def test_partial_captions_are_encoded_during_training(tmp_path: Path) -> None:
     """With `data.partial_captions`, short captions reach the encoder (none is cached), and a
     cache without the attribute columns is refused by name."""

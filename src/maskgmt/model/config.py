@@ -118,6 +118,9 @@ class MaskGmtConfig:
     span_len: int = 1  # masked span length in frames (1 = token masking; MAGNeT uses spans of 3)
     prefix_prob: float = 0.0  # chance a sample sees a given prefix on all levels (continuation)
     text_encoder_name: str = "minilm"  # what the registered loader builds when `texts=` is used
+    contrast_weight: float = 0.0  # weight of the caption contrast (model/contrast.py); 0 = off
+    contrast_margin: float = 0.3  # nats/token the own caption must beat the counterfactual by
+    contrast_min_share: float = 0.75  # contrasted clips hide at least this share of level 0
 
     def __post_init__(self) -> None:
         p = self.cond_drop_prob
@@ -143,6 +146,14 @@ class MaskGmtConfig:
         _require(ok, "prefix_prob", "a float in [0, 1]", p)
         name = self.text_encoder_name
         _require(isinstance(name, str) and bool(name), "text_encoder_name", "a non-empty str", name)
+        for field_name, low, high in (
+            ("contrast_weight", 0.0, math.inf),
+            ("contrast_margin", 0.0, math.inf),
+            ("contrast_min_share", 0.0, 1.0),
+        ):
+            v = getattr(self, field_name)
+            ok = isinstance(v, (int, float)) and not isinstance(v, bool) and low <= v <= high
+            _require(ok and math.isfinite(v), field_name, f"a number in [{low}, {high}]", v)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -20,6 +20,10 @@ class MaskGmtLoss:
     level_acc: torch.Tensor  # (K,) argmax accuracy on those tokens
     level_count: torch.Tensor  # (K,) long: masked tokens of each level in the batch
     critic_loss: torch.Tensor | None  # scalar BCE of the token critic, None without a critic
+    # The caption contrast (model/contrast.py), when it ran: mean CE gap of the contrasted clips
+    # (nats/token, detached; NaN when no clip was contrasted) and how many clips it used.
+    contrast_gap: torch.Tensor | None = None
+    contrast_clips: int = 0
 
     @classmethod
     def from_tokens(

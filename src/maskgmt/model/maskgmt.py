@@ -12,6 +12,7 @@ from torch import nn
 
 from maskgmt.model import checks
 from maskgmt.model.config import MaskGmtConfig
+from maskgmt.model.contrast import ContrastBatch, caption_contrast
 from maskgmt.model.critic import TokenCritic, check_critic, critic_loss
 from maskgmt.model.cues import cue_inputs, drop_for_guidance
 from maskgmt.model.generate import GenerateMixin
@@ -47,6 +48,9 @@ class MaskGmt(GenerateMixin, nn.Module):
         level_weights: Sequence[float] | None = None,
         span_len: int = 1,
         prefix_prob: float = 0.0,
+        contrast_weight: float = 0.0,
+        contrast_margin: float = 0.3,
+        contrast_min_share: float = 0.75,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
@@ -62,6 +66,9 @@ class MaskGmt(GenerateMixin, nn.Module):
             span_len=span_len,
             prefix_prob=prefix_prob,
             text_encoder_name=text_encoder_name,
+            contrast_weight=contrast_weight,
+            contrast_margin=contrast_margin,
+            contrast_min_share=contrast_min_share,
         )
         tc = transformer.config
         checks.check_level_weights(self.config.level_weights, tc.n_q)
@@ -165,13 +172,14 @@ class MaskGmt(GenerateMixin, nn.Module):
         bpm: torch.Tensor | None = None,
         frame_offset: torch.Tensor | None = None,
         key: torch.Tensor | None = None,
+        contrast: ContrastBatch | None = None,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
         """Training loss (scalar) for codes[B, K, T]; see `compute_loss`."""
         return self.compute_loss(
             music_ids, texts, text_embeds=text_embeds, text_mask=text_mask,
             padding_mask=padding_mask, bpm=bpm, frame_offset=frame_offset, key=key,
-            generator=generator,
+            contrast=contrast, generator=generator,
         ).loss  # fmt: skip
 
     def compute_loss(
@@ -187,6 +195,7 @@ class MaskGmt(GenerateMixin, nn.Module):
         bpm: torch.Tensor | None = None,
         frame_offset: torch.Tensor | None = None,
         key: torch.Tensor | None = None,
+        contrast: ContrastBatch | None = None,
         generator: torch.Generator | None = None,
     ) -> MaskGmtLoss:
         """Masked-token loss of one batch.
@@ -198,7 +207,8 @@ class MaskGmt(GenerateMixin, nn.Module):
         levels[B] long and token_mask[B, T] bool (True = hidden) fix the draw, for evaluation.
         bpm[B] float (NaN = none), frame_offset[B] long and key[B] (0..23, NaN = none) feed a
         model's tempo clock and key cue (model/cues.py); by default bpm and key are read from
-        `texts` and the offset is 0.
+        `texts` and the offset is 0. contrast: the batch's counterfactual captions, for the
+        caption contrast term when `config.contrast_weight` > 0 (model/contrast.py).
         """
         tc = self.transformer.config
         codes, frame_mask = checks.check_music_ids(
@@ -233,9 +243,15 @@ class MaskGmt(GenerateMixin, nn.Module):
                 frame_mask=frame_mask, logits=logits, text=text, emb=emb, text_mask=tmask,
                 generator=generator,
             )  # fmt: skip
-        return MaskGmtLoss.from_tokens(
+        out = MaskGmtLoss.from_tokens(
             ce, logits, token_target, token_level, k, critic, self.config.critic_loss_weight
         )
+        if contrast is not None and self.config.contrast_weight > 0:
+            term = caption_contrast(self, codes, frame_mask, (emb, tmask, cues), contrast,
+                                    generator=generator)  # fmt: skip
+            out.loss = out.loss + self.config.contrast_weight * term.loss
+            out.contrast_gap, out.contrast_clips = term.gap, term.clips
+        return out
 
     def _training_mask(
         self,

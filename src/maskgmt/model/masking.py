@@ -43,18 +43,25 @@ def rank_lowest(scores: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
 
 
 def sample_training_mask(
-    frame_mask: torch.Tensor, *, span_len: int, generator: torch.Generator | None
+    frame_mask: torch.Tensor,
+    *,
+    span_len: int,
+    generator: torch.Generator | None,
+    min_share: float = 0.0,
 ) -> torch.Tensor:
     """Frames of the trained level to hide -> bool [B, T] (never a padded frame, at least one).
 
     frame_mask[B, T] bool is True on real frames. The hidden share follows the cosine schedule
-    at a uniform random time. With span_len > 1, whole spans of frames are hidden (MAGNeT): span
-    starts are drawn so that the spans cover about the target share.
+    at a uniform random time; with min_share > 0 only the early times whose share is at least
+    min_share are drawn (the first decoding steps). With span_len > 1, whole spans of frames are
+    hidden (MAGNeT): span starts are drawn so that the spans cover about the target share.
     """
     b, t = frame_mask.shape
     device = frame_mask.device
     num_real = frame_mask.sum(dim=-1)  # (B,)
     u = torch.rand(b, generator=generator, device=device)
+    if min_share > 0:
+        u = u * (2 / math.pi) * math.acos(min(1.0, min_share))  # cos(pi/2 * u) >= min_share
     share = cosine_schedule(u)
     target = (share * num_real).round().long().clamp(min=1)
     noise = torch.rand(b, t, generator=generator, device=device)

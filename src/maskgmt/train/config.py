@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from maskgmt.data.corpus.counterfactual import COUNTERFACTUALS
 from maskgmt.model.config import BackboneConfig, MaskGmtConfig
 from maskgmt.train.overrides import merge, yaml_problem
 
@@ -60,6 +61,16 @@ class ModelConfig:
     levels past the tuple's end get 1.0, so `()` is uniform and `(4.0,)` trains level 0 four
     times as often as each other level. Level 0 carries the music and is the hardest to predict;
     small budgets learn it faster with more of the batch on it."""
+    contrast: str = ""
+    """Caption contrast (model/contrast.py): the attribute whose counterfactual caption each clip
+    must score worse under ("mode": "D minor" against "D major"; "" = off). Captions are then
+    encoded during training, the counterfactual ones too."""
+    contrast_weight: float = 1.0
+    """Weight of the contrast term in the loss (with `contrast` set)."""
+    contrast_margin: float = 0.3
+    """Nats per hidden level-0 token by which the own caption must beat the counterfactual."""
+    contrast_min_share: float = 0.75
+    """Contrasted clips hide at least this share of level 0 (the first decoding steps)."""
     text_encoder: str = "minilm"
     """Name for `maskgmt.text.load_text_encoder` ("minilm" works offline; "t5-base" as in the
     paper). Ignored when the cache holds text embeddings (then the cache's encoder is used)."""
@@ -74,6 +85,11 @@ class ModelConfig:
             problem = str(e).removeprefix("text_encoder_name:")
             key = "text_encoder:" if problem != str(e) else ""
             raise ValueError(f"model.{key}{problem}") from None
+        if self.contrast and self.contrast not in COUNTERFACTUALS:
+            raise ValueError(
+                f"model.contrast must be one of {sorted(COUNTERFACTUALS)} or '' (off), "
+                f"got {self.contrast!r}"
+            )
 
     def backbone(
         self, *, num_tokens: int, seq_len: int, n_q: int, text_dim: int, frame_rate: float = 0.0
@@ -106,6 +122,9 @@ class ModelConfig:
             span_len=self.span_len,
             prefix_prob=self.prefix_prob,
             text_encoder_name=text_encoder_name,
+            contrast_weight=self.contrast_weight if self.contrast else 0.0,
+            contrast_margin=self.contrast_margin,
+            contrast_min_share=self.contrast_min_share,
         )
 
     def weights_for(self, n_q: int) -> tuple[float, ...]:

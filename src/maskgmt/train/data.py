@@ -14,7 +14,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from maskgmt.data.corpus.counterfactual import counterfactual_captions
 from maskgmt.data.dataset import CodesDataset, collate
+from maskgmt.model.contrast import ContrastBatch
 from maskgmt.model.cues import CUE_NAMES
 from maskgmt.model.key_cue import captions_key
 
@@ -112,10 +114,11 @@ def fixed_batch(items: CodesDataset, rows: Sequence[int]) -> dict[str, Any]:
 
 
 def model_inputs(
-    batch: dict[str, Any], encoder: Any | None, device: torch.device
+    batch: dict[str, Any], encoder: Any | None, device: torch.device, contrast: str = ""
 ) -> dict[str, Any]:
     """A collated batch -> `MaskGmt.compute_loss` keyword arguments on `device` (captions are
-    encoded by `encoder` unless the batch holds cached embeddings)."""
+    encoded by `encoder` unless the batch holds cached embeddings). contrast: an attribute of
+    `COUNTERFACTUALS` ("mode"): its rewritten captions go in as `contrast` (needs `encoder`)."""
     if "text_embeds" in batch:
         emb, mask = batch["text_embeds"], batch["text_mask"]
     else:
@@ -133,7 +136,23 @@ def model_inputs(
         inputs["bpm"] = batch["bpm"].to(device)
         inputs["frame_offset"] = batch["frame_offset"].to(device)
     inputs["key"] = captions_key(batch["texts"], device)
+    if contrast:
+        inputs["contrast"] = contrast_batch(batch["texts"], contrast, encoder, device)
     return inputs
+
+
+def contrast_batch(
+    texts: list[str], attribute: str, encoder: Any, device: torch.device
+) -> ContrastBatch:
+    """The counterfactual captions of `texts` for `attribute`, encoded, as `compute_loss` takes
+    them; clips whose caption does not name the attribute are left out."""
+    other, rows = counterfactual_captions(texts, attribute)
+    with torch.no_grad():
+        emb, mask = encoder.encode(other)
+    return ContrastBatch(
+        emb=emb.to(device=device, dtype=torch.float32), mask=mask.to(device),
+        rows=torch.tensor(rows, device=device), key=captions_key(other, device),
+    )  # fmt: skip
 
 
 def cue_kwargs(inputs: dict[str, Any]) -> dict[str, torch.Tensor]:

@@ -16,6 +16,7 @@ Run folder layout (`out_dir`):
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -63,7 +64,8 @@ class _LossModule(torch.nn.Module):
 
     def forward(self, **batch: Any) -> tuple[torch.Tensor, ...]:
         out = self.model.compute_loss(**batch)
-        return out.loss, out.level_loss, out.level_acc, out.level_count
+        gap = out.contrast_gap if out.contrast_gap is not None else out.loss.new_tensor(math.nan)
+        return out.loss, out.level_loss, out.level_acc, out.level_count, gap
 
 
 def train(
@@ -177,7 +179,8 @@ def _setup(
                                     resumed_at=position.step if resume else None),
         sampler=_sampler(cfg, data, codec, encoder) if main else None,
         window=Window(LevelMeter(data.info.n_q, device=accelerator.device),
-                      torch.zeros((), dtype=torch.float64, device=accelerator.device)),
+                      torch.zeros((), dtype=torch.float64, device=accelerator.device),
+                      torch.zeros(2, dtype=torch.float64, device=accelerator.device)),
         record=Record(last_ckpt=existing),
         bar=_progress(main and show, position.step, total_steps),
     )  # fmt: skip
@@ -228,9 +231,9 @@ def _load_data(cfg: TrainConfig, data_dir: Path, accelerator: Any) -> RunData:
         seed=cfg.seed,
     )
     partial = cfg.data.partial_captions
-    # Short captions have no cached embedding: with them, every caption is encoded on the fly,
-    # by one encoder (the cache's), for training and validation alike.
-    embeds = "text_embeds" in dataset.column_names and not partial
+    # Short and counterfactual captions have no cached embedding: with either, every caption is
+    # encoded on the fly, by one encoder (the cache's), for training and validation alike.
+    embeds = "text_embeds" in dataset.column_names and not partial and not cfg.model.contrast
     return RunData(
         dir=data_dir,
         info=info,

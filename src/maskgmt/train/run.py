@@ -59,6 +59,9 @@ class Window:
 
     meter: LevelMeter
     tokens: torch.Tensor  # float64 scalar on the device: code tokens of this process
+    # float64 [2] on the device: sum of the caption-contrast gaps of this window's batches, and
+    # how many batches had one (model/contrast.py)
+    contrast: torch.Tensor
     start: float = field(default_factory=time.monotonic)
 
 

@@ -41,13 +41,16 @@ def optimizer_step(run: Run, batches: Iterator[dict[str, Any]]) -> torch.Tensor:
     accum = run.cfg.optim.grad_accum_steps
     for micro in range(accum):
         batch = next(batches)
-        inputs = model_inputs(batch, run.encoder, run.device)
+        inputs = model_inputs(batch, run.encoder, run.device, run.cfg.model.contrast)
         sync = micro == accum - 1
         ctx = run.accelerator.no_sync(run.wrapped) if not sync else contextlib.nullcontext()
         with ctx:
-            loss, level_loss, level_acc, level_count = run.wrapped(**inputs)
+            loss, level_loss, level_acc, level_count, gap = run.wrapped(**inputs)
             run.accelerator.backward(loss / accum)
         run.window.meter.add(level_loss, level_acc, level_count)
+        if torch.isfinite(gap):  # a batch with contrasted clips
+            run.window.contrast[0] += gap.detach().double()
+            run.window.contrast[1] += 1
         run.window.tokens += float(batch["padding_mask"].sum()) * run.data.info.n_q
     # Clipping at inf still returns the norm, which is worth logging either way.
     clip = run.cfg.optim.grad_clip if run.cfg.optim.grad_clip > 0 else math.inf
@@ -91,11 +94,15 @@ def log_window(run: Run, grad_norm: torch.Tensor) -> None:
     run.log.scalar("train/lr", run.scheduler.get_last_lr()[0], step)
     run.log.scalar("train/grad_norm", float(grad_norm), step)
     run.log.scalar("train/tokens_per_s", tokens / elapsed, step)
+    contrast = run.accelerator.reduce(window.contrast, reduction="sum")
+    if float(contrast[1]) > 0:  # mean caption-contrast gap of the window's batches, nats/token
+        run.log.scalar("train/contrast_gap", float(contrast[0] / contrast[1]), step)
     run.record.history.append({"step": step, "loss": overall})
     if overall is not None:
         run.bar.set_postfix(loss=f"{overall:.3f}", refresh=False)
     window.meter.reset()
     window.tokens.zero_()
+    window.contrast.zero_()
     window.start = time.monotonic()
 
 
