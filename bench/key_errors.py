@@ -5,7 +5,7 @@ against its caption's: exact, parallel (same tonic, other mode), relative (the s
 the other tonic, e.g. C major / A minor), a fifth away (same mode), or other. Tonic accuracy
 (exact + parallel) separates following the caption's tonic from following its mode. 95%
 percentile-bootstrap intervals over clips; with two folders, the second minus the first,
-paired clip by clip (the same captions and seeds).
+paired clip by clip (the same captions and seeds), for the tonic and for every kind.
 
     python bench/key_errors.py EVAL_DIR [OTHER_EVAL_DIR] --out key_errors.json
 """
@@ -64,6 +64,20 @@ def summary(labels: list[str], weights: np.ndarray) -> dict:
     return out
 
 
+def paired(base: list[str], other: list[str], weights: np.ndarray) -> dict:
+    """Second minus first, clip by clip, in points: the tonic and the share of each kind."""
+
+    def diff(hit) -> list[float]:
+        a, b = (mean_stat([hit(x) for x in labels]) for labels in (base, other))
+        return _rounded(estimate(diff_stat(b, a), weights))
+
+    kinds_diff = {k: diff(lambda x, k=k: x == k) for k in KINDS}
+    return {
+        "tonic_other_minus_base": diff(lambda x: x in ("exact", "parallel")),
+        "other_minus_base": kinds_diff,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folders", nargs="+", type=Path)
@@ -81,8 +95,7 @@ def main() -> None:
         for folder, f in zip(args.folders, found, strict=True)
     }
     if len(found) == 2:
-        a, b = (mean_stat([x in ("exact", "parallel") for x in f["generated"]]) for f in found)
-        result["tonic_other_minus_base"] = _rounded(estimate(diff_stat(b, a), weights))
+        result.update(paired(found[0]["generated"], found[1]["generated"], weights))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1))
     for folder, by_source in result.items():

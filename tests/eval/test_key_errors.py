@@ -57,4 +57,7 @@ def test_tonic_accuracy_and_the_paired_difference(tmp_path: Path, monkeypatch) -
     assert report[str(base)]["generated"]["parallel"][0] == 25.0
     assert report[str(other)]["generated"]["exact"][0] == 50.0
     assert report["tonic_other_minus_base"][0] == 25.0
+    assert report["other_minus_base"]["parallel"][0] == 0.0  # one same-tonic miss in each
+    assert report["other_minus_base"]["exact"][0] == 25.0
+    assert report["other_minus_base"]["fifth"][0] == -25.0
     assert "codec" not in report[str(base)]  # a source without keys is left out
