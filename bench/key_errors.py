@@ -56,26 +56,23 @@ def _rounded(values: tuple[float, float, float]) -> list[float]:
     return [round(100 * v, 1) for v in values]
 
 
+def _hits(labels: list[str]) -> dict[str, list[bool]]:
+    """Each kind, then "tonic" (exact + parallel) -> whether each clip is one."""
+    hits = {k: [x == k for x in labels] for k in KINDS}
+    hits["tonic"] = [x in ("exact", "parallel") for x in labels]
+    return hits
+
+
 def summary(labels: list[str], weights: np.ndarray) -> dict:
     """Shares of each kind and the tonic accuracy, in % with intervals."""
-    out = {k: _rounded(estimate(mean_stat([x == k for x in labels]), weights)) for k in KINDS}
-    tonic = mean_stat([x in ("exact", "parallel") for x in labels])
-    out["tonic"] = _rounded(estimate(tonic, weights))
-    return out
+    return {k: _rounded(estimate(mean_stat(h), weights)) for k, h in _hits(labels).items()}
 
 
 def paired(base: list[str], other: list[str], weights: np.ndarray) -> dict:
     """Second minus first, clip by clip, in points: the tonic and the share of each kind."""
-
-    def diff(hit) -> list[float]:
-        a, b = (mean_stat([hit(x) for x in labels]) for labels in (base, other))
-        return _rounded(estimate(diff_stat(b, a), weights))
-
-    kinds_diff = {k: diff(lambda x, k=k: x == k) for k in KINDS}
-    return {
-        "tonic_other_minus_base": diff(lambda x: x in ("exact", "parallel")),
-        "other_minus_base": kinds_diff,
-    }
+    a, b = _hits(base), _hits(other)
+    diffs = {k: _rounded(estimate(diff_stat(mean_stat(b[k]), mean_stat(a[k])), weights)) for k in a}
+    return {"tonic_other_minus_base": diffs.pop("tonic"), "other_minus_base": diffs}
 
 
 def main() -> None:
