@@ -100,3 +100,19 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path, capsys):
 def test_help_is_fast_to_reach():
     assert main(["--help"]) == 0
     assert main(["codec", "--help"]) == 0
+
+
+def test_fit_weighs_bins_equally_unless_told(audio_folder, tmp_path):
+    """`codec fit` leaves the bins equally weighted (more timbre kept); `--mel-weighting` picks
+    the mel density, and the saved config says which, so the codes keep their meaning."""
+    assert fit(audio_folder, tmp_path / "flat") == 0
+    args = ["codec", "fit", str(audio_folder), "--out", str(tmp_path / "mel"), "--n-q", "3"]
+    args += ["--codebook-size", "16", "--kmeans-iters", "2", "--mel-weighting", "--no-progress"]
+    assert main(args) == 0
+    weighting = {
+        name: json.loads((tmp_path / name / "spectral_codec.json").read_text())["config"][
+            "mel_weighting"
+        ]
+        for name in ("flat", "mel")
+    }
+    assert weighting == {"flat": False, "mel": True}

@@ -211,3 +211,40 @@ def test_save_is_atomic_per_file(tiny_codec, tmp_path, monkeypatch) -> None:
     assert torch.equal(SpectralCodec.load(folder).codebooks, tiny_codec.codebooks)
     tiny_codec.save(folder)
     assert not list(folder.glob(".*.tmp"))  # a finished save leaves no temp file
+
+
+def test_bin_weighting_decides_where_the_error_goes(train_clips, held_out_clips, tmp_path):
+    """Equal bin weights (the default) spend the codes across the whole spectrum, so the upper
+    partials (timbre) come back closer; mel weights favour the bins below 1 kHz (pitch). A codec
+    saved with mel weights keeps them when loaded, so older codecs decode as they were fitted."""
+    assert SpectralCodecConfig().mel_weighting is False
+
+    def fit(mel: bool) -> SpectralCodec:
+        config = SpectralCodecConfig(n_q=2, codebook_size=64, mel_weighting=mel)
+        return SpectralCodec.fit(
+            train_clips, sample_rate=SR, config=config, kmeans_iters=4, progress=False
+        )
+
+    wav = torch.stack(held_out_clips)  # (B, 1, S)
+    freqs = torch.linspace(0.0, SR / 2, SpectralCodecConfig().num_bins)
+
+    def band_errors(codec: SpectralCodec) -> tuple[float, float]:
+        """Mean squared log-magnitude error below 1 kHz and above 3 kHz (where it is audible)."""
+        feats = codec.features(wav[:, 0])
+        err = codec.log_magnitude(codec.dequantize(codec.encode(wav, SR)) - feats).pow(2)
+        audible = codec.log_magnitude(feats) > -9.0  # ~-78 dB, clear of the -60 dB floor
+        low, high = (freqs < 1000.0), (freqs > 3000.0)
+        return tuple(float(err[..., band][audible[..., band]].mean()) for band in (low, high))
+
+    mel, flat = fit(True), fit(False)
+    (mel_low, mel_high), (flat_low, flat_high) = band_errors(mel), band_errors(flat)
+    assert flat_high < mel_high and mel_low < flat_low, (mel_low, mel_high, flat_low, flat_high)
+    mel.save(tmp_path / "mel")
+    loaded = SpectralCodec.load(tmp_path / "mel")
+    assert loaded.config.mel_weighting is True
+    assert torch.equal(loaded.encode(wav, SR), mel.encode(wav, SR))
+    meta_path = tmp_path / "mel" / "spectral_codec.json"
+    meta = json.loads(meta_path.read_text())
+    del meta["config"]["mel_weighting"]  # a config written before the key was spelled out
+    meta_path.write_text(json.dumps(meta))
+    assert SpectralCodec.load(tmp_path / "mel").identity() == loaded.identity()

@@ -29,6 +29,12 @@ def fit(
     codebook_size: int = typer.Option(1024, "--codebook-size", help="Codes per level V."),
     max_seconds: float | None = typer.Option(None, help="Use at most this much audio."),
     kmeans_iters: int = typer.Option(10, help="Lloyd iterations per level."),
+    mel_weighting: bool | None = typer.Option(
+        None,
+        "--mel-weighting/--no-mel-weighting",
+        help="Weigh the spectrum's bins by mel density (codes favour the low partials) or "
+        "equally (more timbre kept; the default, docs/QUALITY.md 'codec fitting').",
+    ),
     seed: int = typer.Option(0, help="Seed for k-means (same seed + audio = same codec)."),
     device: str = typer.Option("cpu", help="torch device to fit on."),
     progress: bool = typer.Option(True, help="Show progress bars."),
@@ -52,9 +58,10 @@ def fit(
     check_seed(seed)
     check_device(device)
     files = list_audio_files(source)
+    weighting = {} if mel_weighting is None else {"mel_weighting": mel_weighting}
     codec = SpectralCodec.fit_files(
         files,
-        config=SpectralCodecConfig(n_q=n_q, codebook_size=codebook_size),
+        config=SpectralCodecConfig(n_q=n_q, codebook_size=codebook_size, **weighting),
         max_seconds=max_seconds,
         kmeans_iters=kmeans_iters,
         seed=seed,

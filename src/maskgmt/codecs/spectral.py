@@ -63,7 +63,7 @@ class SpectralCodec:
         self._eps = 10.0 ** (config.floor_db / 20.0)
         # Squared error on features scaled by sqrt(w) is error weighted by w: with w ~ mel
         # density (1 / (700 Hz + f)) the k-means spends codes on the low partials that carry
-        # pitch rather than on noise between 5 and 12 kHz.
+        # pitch; with equal weights (the default) also on the upper partials that carry timbre.
         freqs = torch.linspace(0.0, config.sample_rate / 2, config.num_bins, device=self.device)
         w = 1.0 / (700.0 + freqs) if config.mel_weighting else torch.ones_like(freqs)
         self._bin_scale = (w / w.mean()).sqrt()  # (F,)
@@ -323,7 +323,8 @@ class SpectralCodec:
             meta = json.loads(config_path.read_text())
             if meta.get("format") != FORMAT:
                 raise ValueError(f"format is {meta.get('format')!r}, expected {FORMAT!r}")
-            config = SpectralCodecConfig(**meta["config"])
+            # Until 2026-12 mel weights were the default: a config without the key has them.
+            config = SpectralCodecConfig(**{"mel_weighting": True, **meta["config"]})
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
             raise ValueError(
                 f"{str(config_path)!r} is not a valid SpectralCodec config: {e}"
