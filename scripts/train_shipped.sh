@@ -23,7 +23,9 @@ mkdir -p "$work"
 # 1. 5600 clips of 10 s from 1400 scores of all three music21 collections, split by piece.
 python -m maskgmt corpus build --out "$work/corpus" --clips 5600 --seconds 10 --seed 0 \
     --no-progress
-# 2. The spectral codec: 1024 codes x 8 levels, k-means on 40k train frames.
+# 2. The spectral codec: 1024 codes x 8 levels, k-means on 40k train frames, equal bin weights
+#    (the default since 2026-12-04; the shipped third version's codec has mel weights, and
+#    CODEC_FROM copies a codec as it is).
 if [ -n "${CODEC_FROM:-}" ] && [ ! -e "$work/codec" ]; then cp -r "$CODEC_FROM" "$work/codec"; fi
 [ -f "$work/codec/spectral_codec.json" ] || python -m maskgmt codec fit \
     "$work/corpus/train.jsonl" --out "$work/codec" --codebook-size 1024 --seed 0 --no-progress
