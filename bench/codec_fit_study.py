@@ -32,15 +32,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from decode_study import paired  # noqa: E402
 from maskgmt.audio import read_audio  # noqa: E402
-from maskgmt.codecs.kmeans import residual_kmeans  # noqa: E402
 from maskgmt.codecs.spectral import SpectralCodec  # noqa: E402
 from maskgmt.codecs.spectral_config import SpectralCodecConfig  # noqa: E402
+from maskgmt.codecs.spectral_fit import FitOptions, fit_codebooks  # noqa: E402
 from maskgmt.eval.audio import read_head  # noqa: E402
 from maskgmt.eval.evaluate import EvalConfig, evaluate_audio_dir  # noqa: E402
 from maskgmt.eval.instrument import InstrumentClassifier  # noqa: E402
 from maskgmt.eval.manifest import read_split  # noqa: E402
 
-FIT_KEYS = ("max_frames", "kmeans_iters", "seed", "weight_power")
+FIT_KEYS = ("max_frames", "kmeans_iters", "seed", "weight_power")  # the first three: FitOptions
+SAMPLE_RATE = 24_000
 DECODE_KEYS = ("smooth", "levels")
 
 
@@ -66,23 +67,6 @@ def _weighted(codec: SpectralCodec, power: float | None) -> SpectralCodec:
     return codec
 
 
-def _frames(probe: SpectralCodec, wavs: list[torch.Tensor]) -> torch.Tensor:
-    """wav[S] clips at 24 kHz -> feature frames x[N, F] under the probe's weighting."""
-    return torch.cat([probe.features(w[None])[0] for w in wavs])
-
-
-def _fit(config: SpectralCodecConfig, x: torch.Tensor, fit: dict) -> torch.Tensor:
-    """Frames x[N, F] -> codebooks[K, V, F], as `SpectralCodec.fit` would fit them."""
-    gen = torch.Generator().manual_seed(fit.get("seed", 0))
-    max_frames = fit.get("max_frames", 40_000)
-    if x.shape[0] > max_frames:
-        x = x[torch.randperm(x.shape[0], generator=gen)[:max_frames]]
-    iters = fit.get("kmeans_iters", 10)
-    return residual_kmeans(
-        x, levels=config.n_q, k=config.codebook_size, iters=iters, generator=gen, progress=False
-    )
-
-
 def _smooth(feats: torch.Tensor, width: int) -> torch.Tensor:
     """frames[B, T, F] -> the same averaged over time by a triangular kernel `width` frames wide
     (1: unchanged); the ends are padded by repeating the edge frames."""
@@ -101,7 +85,7 @@ def _smooth(feats: torch.Tensor, width: int) -> torch.Tensor:
 def _rebuild(codec: SpectralCodec, wav: torch.Tensor, smooth: int, levels: int) -> torch.Tensor:
     """wav[S] at 24 kHz -> its codec round trip wav[S'] from the first `levels` levels, the
     decoded frames smoothed in time."""
-    feats = codec.dequantize(codec.encode(wav[None, None], 24_000)[:, :levels])
+    feats = codec.dequantize(codec.encode(wav[None, None], SAMPLE_RATE)[:, :levels])
     return codec.waveform(_smooth(feats, smooth))[0]
 
 
@@ -127,7 +111,7 @@ def _load(rows: list[dict], seconds: float | None) -> list[torch.Tensor]:
         else:
             data, sr = read_head(row["audio"], max_seconds=seconds)
             wav = torch.from_numpy(data).mean(0)
-        if sr != 24_000:
+        if sr != SAMPLE_RATE:
             raise ValueError(f"{row['audio']}: {sr} Hz, the study wants 24 kHz renders")
         out.append(wav)
     return out
@@ -143,11 +127,12 @@ def _codec(spec: dict, train_wavs: list[torch.Tensor]) -> SpectralCodec:
     fitting = {k: v for k, v in spec.items() if k not in DECODE_KEYS}
     key = json.dumps(fitting, sort_keys=True)
     if key not in _FITTED:
-        fit = {k: spec[k] for k in FIT_KEYS if k in spec}
         config = SpectralCodecConfig(**{k: v for k, v in fitting.items() if k not in FIT_KEYS})
         power = spec.get("weight_power")
-        x = _frames(_probe(config, power), train_wavs)
-        codebooks = _fit(config, x, fit)
+        # What SpectralCodec.fit runs, with the study's probe (its bin weights may be overridden).
+        options = FitOptions(**{k: spec[k] for k in FIT_KEYS[:3] if k in spec}, progress=False)
+        clips = ((w[None], SAMPLE_RATE) for w in train_wavs)
+        codebooks = fit_codebooks(_probe(config, power), clips, options)
         _FITTED[key] = _weighted(SpectralCodec(config=config, codebooks=codebooks), power)
     return _FITTED[key]
 
@@ -162,7 +147,7 @@ def _variant(name, spec, train_wavs, test_wavs, test_rows, args, clf) -> dict:
     with torch.inference_mode():
         for row, wav in zip(test_rows, test_wavs, strict=True):
             rebuilt = _rebuild(codec, wav, spec.get("smooth", 1), spec.get("levels", codec.n_q))
-            sf.write(str(folder / f"{Path(row['audio']).stem}.wav"), rebuilt.numpy(), 24_000)
+            sf.write(str(folder / f"{Path(row['audio']).stem}.wav"), rebuilt.numpy(), SAMPLE_RATE)
         error = _quant_error(codec, test_wavs)
     config_eval = EvalConfig(
         limit=len(test_rows), progress=False, cache_dir=args.cache_dir or args.out / "cache"
